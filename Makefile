@@ -1,0 +1,52 @@
+# Berth — build, test, benchmark. Run as root: containers need it.
+SWIFT    ?= swift
+PREFIX   ?= /usr/local
+BUILD    ?= .build
+RELEASE  := $(BUILD)/release
+DEBS     := libseccomp-dev libcap-dev busybox-static runc hyperfine docker.io iproute2 iptables jq procps
+
+.PHONY: all build release test unit integration conformance dropin bench install deps demo clean
+
+all: build
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# Everything CI runs: unit tests, integration tests, conformance tests (one swift test run).
+test: build
+	$(SWIFT) test --no-parallel
+
+unit: build
+	$(SWIFT) test --skip IntegrationTests --skip ConformanceTests
+
+integration: build
+	$(SWIFT) test --no-parallel --filter IntegrationTests
+
+conformance: build
+	$(SWIFT) test --no-parallel --filter ConformanceTests
+
+# berth-runtime as a runtime of Debian's dockerd (also part of `integration`).
+dropin: build
+	$(SWIFT) test --no-parallel --filter DockerDropIn
+
+bench: release
+	scripts/bench.sh $(RELEASE)/berth-runtime
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(RELEASE)/berth-runtime $(RELEASE)/berth $(RELEASE)/berthd $(RELEASE)/berth-lifecycled $(DESTDIR)$(PREFIX)/bin/
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS)
+
+# Builds a busybox bundle from busybox-static and runs a container from it.
+demo:
+	scripts/make-bundle.sh /tmp/berth-demo-bundle
+	$(PREFIX)/bin/berth-runtime run --bundle /tmp/berth-demo-bundle berth-demo-$$$$
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,52 @@
+import Glibc
+
+/// The one error type of this module: what was attempted, on which path, and why it failed.
+///
+/// Syscall failures carry `errno` so callers (and this module's retry logic) can react to
+/// `EBUSY`, `EINVAL` or `ENOENT`; validation failures carry a `reason` instead.
+public struct CgroupError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The step that failed, e.g. `write 100 to`, `mkdir`, `validate linux.resources.cpu.cpus`.
+    public var operation: String
+    /// The file or directory involved; empty when the failure is not about a path.
+    public var path: String
+    /// The errno of a failed syscall; nil for validation and protocol errors.
+    public var errno: Int32?
+    /// Extra explanation; replaces the errno text when present.
+    public var reason: String?
+
+    public init(operation: String, path: String = "", errno: Int32? = nil, reason: String? = nil) {
+        self.operation = operation; self.path = path; self.errno = errno; self.reason = reason
+    }
+
+    /// A failed syscall on `path`.
+    public static func syscall(_ operation: String, _ path: String, errno: Int32) -> CgroupError {
+        CgroupError(operation: operation, path: path, errno: errno)
+    }
+
+    /// A value in the spec that cannot be written safely; `field` names the spec field.
+    public static func invalid(_ field: String, _ reason: String) -> CgroupError {
+        CgroupError(operation: "invalid \(field)", reason: reason)
+    }
+
+    /// A feature the host or this runtime does not provide.
+    public static func unsupported(_ what: String, _ reason: String) -> CgroupError {
+        CgroupError(operation: what, reason: reason)
+    }
+
+    public var description: String {
+        var text = operation
+        if !path.isEmpty { text += " " + path }
+        if let reason {
+            text += ": " + reason
+        } else if let errno {
+            text += ": " + errnoText(errno)
+        }
+        return text
+    }
+}
+
+/// `strerror` text for `code`; glibc returns static strings for known codes.
+func errnoText(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "errno \(code)" }
+    return String(cString: text)
+}

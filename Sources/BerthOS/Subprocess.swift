@@ -1,0 +1,64 @@
+import Glibc
+import CBerthInit
+
+/// Runs a program (hooks, `ps`) with posix_spawn: stdin from bytes, stdout optionally captured.
+public enum Subprocess {
+    public struct Result: Sendable { public var status: Int32; public var output: [UInt8]; public var timedOut: Bool }
+
+    public static func run(path: String, args: [String], env: [String], stdin input: [UInt8] = [],
+                           captureOutput: Bool = false, timeoutSeconds: Int = 0) throws(OSError) -> Result {
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
+        if berth_pipe2(&inPipe, O_CLOEXEC) != 0 { throw OSError("pipe") }
+        if captureOutput && berth_pipe2(&outPipe, O_CLOEXEC) != 0 { close(inPipe[0]); close(inPipe[1]); throw OSError("pipe") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        if captureOutput { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(); sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
+
+        let argv = args.map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) }; for p in envp { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
+        close(inPipe[0])
+        if captureOutput { close(outPipe[1]) }
+        if rc != 0 {
+            close(inPipe[1]); if captureOutput { close(outPipe[0]) }
+            throw OSError("run", path, code: rc)
+        }
+        // A hook that does not read its stdin must not make us fail: ignore EPIPE.
+        var off = 0
+        while off < input.count {
+            let n = input.withUnsafeBytes { Glibc.send(inPipe[1], $0.baseAddress! + off, input.count - off, Int32(MSG_NOSIGNAL)) }
+            let m = n >= 0 ? n : input.withUnsafeBytes { Glibc.write(inPipe[1], $0.baseAddress! + off, input.count - off) }
+            if m <= 0 { if errno == EINTR { continue }; break }
+            off += m
+        }
+        close(inPipe[1])
+        var output: [UInt8] = []
+        if captureOutput {
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(outPipe[0], &buf, buf.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                output.append(contentsOf: buf[0..<n])
+            }
+            close(outPipe[0])
+        }
+        var timedOut = false
+        if timeoutSeconds > 0 && !Proc.waitGone(pid, timeoutMs: Int32(timeoutSeconds * 1000)) {
+            timedOut = true
+            Glibc.kill(pid, SIGKILL)
+        }
+        let status = try Proc.wait(pid)
+        return Result(status: status, output: output, timedOut: timedOut)
+    }
+}

@@ -1,0 +1,129 @@
+import Glibc
+import FoundationEssentials
+import BerthOCI
+import BerthOS
+import CBerthInit
+
+extension Runtime {
+    public struct ExecOptions: Sendable {
+        public var processFile: String?
+        public var args: [String] = []
+        public var tty = false
+        public var consoleSocket: String?
+        public var detach = false
+        public var pidFile: String?
+        public var cwd: String?
+        public var env: [String] = []
+        public var user: String?
+        public var additionalGids: [UInt32] = []
+        public var caps: [String] = []
+        public var noNewPrivileges = false
+        public var preserveFds: Int32 = 0
+        public init() {}
+    }
+
+    /// The process to exec: from --process, or the container's own process with the overrides.
+    func execProcess(_ o: ExecOptions, base: Spec) throws(RuntimeError) -> Process {
+        if let file = o.processFile {
+            do {
+                let p = try JSONDecoder().decode(Process.self, from: Data(try FS.readBytes(file)))
+                do { try p.validate(field: "process") } catch { throw RuntimeError("\(file): \(error.field): \(error.reason)") }
+                return p
+            } catch let e as RuntimeError {
+                throw e
+            } catch {
+                throw RuntimeError("read process file \(file): \(error)")
+            }
+        }
+        guard !o.args.isEmpty else { throw RuntimeError("exec: no command given: pass --process or the command to run") }
+        var p = base.process ?? Process()
+        p.args = o.args
+        p.terminal = o.tty
+        if let cwd = o.cwd { p.cwd = cwd }
+        p.env = (p.env ?? []) + o.env
+        if let u = o.user {
+            let parts = u.split(separator: ":", maxSplits: 1)
+            guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                throw RuntimeError("exec: --user \"\(u)\" is not uid[:gid]")
+            }
+            p.user = User(uid: uid, gid: parts.count == 2 ? UInt32(parts[1])! : 0)
+        }
+        if !o.additionalGids.isEmpty { p.user.additionalGids = o.additionalGids }
+        if o.noNewPrivileges { p.noNewPrivileges = true }
+        if !o.caps.isEmpty {
+            var c = p.capabilities ?? Capabilities()
+            for cap in o.caps {
+                guard Spec.capabilityNames.contains(cap) else { throw RuntimeError("exec: unknown capability \"\(cap)\"") }
+                c.bounding = (c.bounding ?? []) + [cap]; c.effective = (c.effective ?? []) + [cap]
+                c.permitted = (c.permitted ?? []) + [cap]; c.ambient = (c.ambient ?? []) + [cap]
+            }
+            p.capabilities = c
+        }
+        do { try p.validate(field: "process") } catch { throw RuntimeError("\(error.field): \(error.reason)") }
+        return p
+    }
+
+    /// Runs a new process inside a container. Returns its exit code (0 when detached).
+    public func exec(id: String, options o: ExecOptions) throws(RuntimeError) -> Int32 {
+        let rec = try store.load(id)
+        switch status(rec) {
+        case .stopped: throw RuntimeError("cannot exec in a stopped container")
+        case .paused: throw RuntimeError("cannot exec in a paused container")
+        default: break
+        }
+        let spec = try store.loadConfig(id)
+        let process = try execProcess(o, base: spec)
+        var planner = Planner(spec: spec, bundle: rec.bundle)
+        let terminal = process.terminal ?? false
+        var consolePair: [Int32] = [-1, -1]
+        let localConsole = terminal && o.consoleSocket == nil && !o.detach
+        if localConsole && socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &consolePair) != 0 {
+            throw RuntimeError("\(OSError("socketpair"))")
+        }
+        planner.hasConsoleSocket = o.consoleSocket != nil || localConsole
+        var plan: InitPlan
+        do {
+            plan = try planner.execPlan(process: process, initPID: rec.pid, containerNamespaces: rec.namespaces)
+        } catch { throw RuntimeError(error.description) }
+        plan.preserveFds = o.preserveFds
+        var console: Int32 = consolePair[1]
+        if let path = o.consoleSocket {
+            do { console = try UnixSocket.connect(path) } catch { throw RuntimeError("\(error)") }
+        }
+        if !o.detach { _ = Signals.block(Signals.forwarded + [SIGCHLD]) }
+        let child: SpawnedInit
+        do { child = try Spawner.spawn(plan, consoleSocket: console) } catch { throw RuntimeError("exec in \(id): \(error)") }
+        if console >= 0 { close(console) }
+        do {
+            let cg = try cgroupManager(rec)
+            try cg.add(pid: child.pid)
+            if let adj = process.oomScoreAdj { try FS.write("/proc/\(child.pid)/oom_score_adj", "\(adj)") }
+            try child.send("{\"type\":\"continue\"}")
+            guard let msg = try child.receive() else {
+                let code = try Proc.wait(child.pid)
+                throw RuntimeError("exec in \(id): process exited before it was ready (status \(code))")
+            }
+            let m = try JSONDecoder().decode(SyncMessage.self, from: Data(msg.utf8))
+            if m.type == "error" {
+                _ = try? Proc.wait(child.pid)
+                throw RuntimeError(m.message ?? "exec failed")
+            }
+            if let pidFile = o.pidFile { try FS.write(FS.absolute(pidFile), "\(child.pid)", atomic: true) }
+        } catch let e as RuntimeError {
+            Glibc.kill(child.pid, SIGKILL); _ = try? Proc.wait(child.pid)
+            throw e
+        } catch {
+            Glibc.kill(child.pid, SIGKILL); _ = try? Proc.wait(child.pid)
+            throw RuntimeError("exec in \(id): \(error)")
+        }
+        child.closeSync()
+        if o.detach { return 0 }
+        if localConsole {
+            close(consolePair[1])
+            let master = berth_recv_fd(consolePair[0])
+            close(consolePair[0])
+            if master >= 0 { return PTYProxy.run(master: master, child: child.pid) }
+        }
+        return Signals.forwardUntilExit(child.pid)
+    }
+}

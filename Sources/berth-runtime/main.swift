@@ -1,0 +1,3 @@
+import BerthRuntime
+
+RuntimeCommand.entry()

@@ -1,0 +1,2 @@
+import BerthEngineServer
+BerthEngineServerMain.run()
