@@ -42,10 +42,7 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // Tests.
-        .testTarget(
-            name: "BerthOCITests",
-            dependencies: ["BerthOCI"]
-        ),
+        .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"], exclude: ["Samples"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthOCI"]),
         .testTarget(name: "BerthSeccompTests", dependencies: ["BerthSeccomp", "BerthOCI"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI", "BerthOS"]),

@@ -14,6 +14,7 @@ public struct CgroupError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Extra explanation; replaces the errno text when present.
     public var reason: String?
 
+    /// An error for `operation` on `path`; give `errno` for a failed syscall, `reason` otherwise.
     public init(operation: String, path: String = "", errno: Int32? = nil, reason: String? = nil) {
         self.operation = operation; self.path = path; self.errno = errno; self.reason = reason
     }

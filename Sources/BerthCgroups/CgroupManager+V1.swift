@@ -287,7 +287,7 @@ extension CgroupManager {
     func statsV1() throws(CgroupError) -> CgroupStats {
         var stats = CgroupStats()
         if let dir = paths["cpuacct"] { try cpuacctStatsV1(dir, into: &stats.cpu.usage) }
-        if let dir = paths["cpu"] {
+        if let dir = paths["cpu"], fs.exists(dir + "/cpu.stat") {
             let cpuStat = CgroupText.keyValues(try read(dir, "cpu.stat"))
             stats.cpu.throttling = CgroupStats.Throttling(periods: cpuStat["nr_periods"] ?? 0,
                                                           throttledPeriods: cpuStat["nr_throttled"] ?? 0,

@@ -13,6 +13,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         self.cpu = cpu; self.memory = memory; self.pids = pids; self.blkio = blkio; self.hugetlb = hugetlb
     }
 
+    /// CPU time used and time throttled by the CFS quota.
     public struct CPU: Codable, Sendable, Equatable {
         public var usage: CPUUsage
         public var throttling: Throttling
@@ -21,6 +22,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// CPU time in nanoseconds, in total, per CPU and split into user and kernel time.
     public struct CPUUsage: Codable, Sendable, Equatable {
         public var total: UInt64
         public var percpu: [UInt64]
@@ -42,6 +44,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// CFS bandwidth periods, how many were throttled, and the throttled time in nanoseconds.
     public struct Throttling: Codable, Sendable, Equatable {
         public var periods: UInt64
         public var throttledPeriods: UInt64
@@ -51,6 +54,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// Memory, swap and kernel memory counters plus the raw memory.stat.
     public struct Memory: Codable, Sendable, Equatable {
         /// Page cache: `cache` in v1's memory.stat, `file` in v2's.
         public var cache: UInt64
@@ -69,6 +73,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// One memory counter family: limit, current usage, peak usage and limit hits, in bytes.
     public struct MemoryEntry: Codable, Sendable, Equatable {
         /// `UInt64.max` when unlimited on v2; v1 reports its own large sentinel.
         public var limit: UInt64
@@ -81,6 +86,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// Number of tasks and the pids limit.
     public struct Pids: Codable, Sendable, Equatable {
         public var current: UInt64
         /// 0 when unlimited, as in runc.
@@ -88,6 +94,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         public init(current: UInt64 = 0, limit: UInt64 = 0) { self.current = current; self.limit = limit }
     }
 
+    /// Block I/O bytes and operations per device, as runc reports them for v1 and v2.
     public struct Blkio: Codable, Sendable, Equatable {
         public var ioServiceBytesRecursive: [BlkioEntry]
         public var ioServicedRecursive: [BlkioEntry]
@@ -96,6 +103,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// One `major:minor op value` counter.
     public struct BlkioEntry: Codable, Sendable, Equatable {
         public var major: UInt64
         public var minor: UInt64
@@ -107,6 +115,7 @@ public struct CgroupStats: Codable, Sendable, Equatable {
         }
     }
 
+    /// Hugepage usage of one page size, in bytes.
     public struct Hugetlb: Codable, Sendable, Equatable {
         public var usage: UInt64
         public var max: UInt64

@@ -114,6 +114,14 @@ enum DeviceFilterLoader {
         throw error
     }
 
+    /// IDs of the device filters attached to `cgroupDirectory` now.
+    static func attachedProgramIDs(of cgroupDirectory: String) throws(CgroupError) -> [UInt32] {
+        let dirFD = open(cgroupDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD < 0 { throw .syscall("open cgroup directory", cgroupDirectory, errno: errno) }
+        defer { close(dirFD) }
+        return try attachedPrograms(dirFD, cgroupDirectory)
+    }
+
     /// IDs of the device filters attached to the cgroup now.
     private static func attachedPrograms(_ dirFD: Int32, _ path: String) throws(CgroupError) -> [UInt32] {
         var ids = [UInt32](repeating: 0, count: 64)  // the kernel allows at most 64 per cgroup
@@ -148,7 +156,8 @@ enum DeviceFilterLoader {
     }
 
     private static func syscallFunction() -> SyscallFunction? {
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "syscall") else { return nil }
+        // A nil handle is RTLD_DEFAULT: the global symbol scope, where libc's `syscall` lives.
+        guard let symbol = dlsym(nil, "syscall") else { return nil }
         return unsafeBitCast(symbol, to: SyscallFunction.self)
     }
 

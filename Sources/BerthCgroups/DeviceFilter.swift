@@ -18,6 +18,7 @@ public struct BPFInsn: Sendable, Equatable, CustomStringConvertible {
     /// Immediate operand.
     public var imm: Int32
 
+    /// An instruction; registers and offsets default to 0.
     public init(code: UInt8, dst: UInt8 = 0, src: UInt8 = 0, off: Int16 = 0, imm: Int32 = 0) {
         self.code = code; self.dst = dst; self.src = src; self.off = off; self.imm = imm
     }
@@ -133,7 +134,8 @@ struct DeviceRuleEmulator {
         var minor: Int64
     }
 
-    /// v1 cgroups start as deny-all once a container spec touches devices (runc's default).
+    /// Like runc, a list without an `a` rule starts from deny-all (container specs begin with
+    /// one anyway; an absent or empty list is never turned into a program).
     private(set) var defaultAllow = false
     private(set) var exceptions: [Key: UInt8] = [:]
 

@@ -235,8 +235,9 @@ extension Resources {
         }
         for (i, h) in (hugepageLimits ?? []).enumerated() {
             let s = h.pageSize
-            guard let unit = s.last, "KMG".contains(unit), s.dropLast(2).allSatisfy(\.isNumber), s.hasSuffix("B"),
-                  !s.dropLast(2).isEmpty else {
+            let digits = s.dropLast(2)
+            guard s.hasSuffix("B"), let unit = s.dropLast().last, "KMG".contains(unit), !digits.isEmpty,
+                  digits.allSatisfy(\.isNumber), digits.first != "0" else {
                 throw SpecError(field: "linux.resources.hugepageLimits[\(i)].pageSize", "\"\(s)\" is not a page size like 2MB")
             }
         }

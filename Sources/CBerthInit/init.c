@@ -632,14 +632,16 @@ static int child_main(void) {
 
     if (P->setup_rootfs) {
         setup_rootfs();
-        finish_rootfs();
     } else if (P->exec_root_fd >= 0) {
         if (fchdir(P->exec_root_fd) < 0 || chroot(".") < 0) die("enter container root", NULL, errno);
         close(P->exec_root_fd);
     }
     if (P->hostname && sethostname(P->hostname, s_len(P->hostname)) < 0) die("sethostname", P->hostname, errno);
     if (P->domainname && setdomainname(P->domainname, s_len(P->domainname)) < 0) die("setdomainname", P->domainname, errno);
+    // Like runc: sysctls are written before masked/read-only paths are applied, since
+    // Docker makes /proc/sys read-only and also sets sysctls (net.ipv4.ip_unprivileged_port_start).
     for (int i = 0; i < P->n_sysctls; i++) write_proc_sys(P->sysctls[i].key, P->sysctls[i].value);
+    if (P->setup_rootfs) finish_rootfs();
 
     if (P->terminal && P->console_fd >= 0) setup_console();
     else if (!P->is_exec && setsid() < 0) die("setsid", NULL, errno);
