@@ -1,5 +1,5 @@
-// The exec trampoline ("dmz"): a 158-byte static ELF that does
-//     execve(argv[0], &argv[1], envp)
+// The exec trampoline ("dmz"): a 181-byte static ELF that does
+//     execve(argv[1], &argv[2], envp)
 // and exits 127 if that fails.
 //
 // Why: the container's init is a clone of berth-runtime, so until it execs,
@@ -27,6 +27,9 @@
 #endif
 
 #if defined(__x86_64__)
+// argv = [BERTH_DMZ_MAGIC, path, arg0, arg1, ...]. The magic argv[0] means a container program
+// that names the trampoline as its interpreter ("#!/proc/self/exe") gets exit 127 instead of
+// re-executing itself forever.
 static const unsigned char dmz_elf[] = {
     // ELF header
     0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -47,21 +50,26 @@ static const unsigned char dmz_elf[] = {
     0, 0, 0, 0, 0, 0, 0, 0,         // p_offset
     0, 0, 0x40, 0, 0, 0, 0, 0,      // p_vaddr
     0, 0, 0x40, 0, 0, 0, 0, 0,      // p_paddr
-    158, 0, 0, 0, 0, 0, 0, 0,       // p_filesz
-    158, 0, 0, 0, 0, 0, 0, 0,       // p_memsz
+    181, 0, 0, 0, 0, 0, 0, 0,       // p_filesz
+    181, 0, 0, 0, 0, 0, 0, 0,       // p_memsz
     0, 0x10, 0, 0, 0, 0, 0, 0,      // p_align
     // Code at 0x400078
-    0x48, 0x8b, 0x7c, 0x24, 0x08,   // mov rdi, [rsp+8]         ; path = argv[0]
-    0x48, 0x8d, 0x74, 0x24, 0x10,   // lea rsi, [rsp+16]        ; &argv[1]
+    0x48, 0x8b, 0x44, 0x24, 0x08,   // mov rax, [rsp+8]         ; argv[0]
+    0x48, 0x8b, 0x00,               // mov rax, [rax]           ; its first 8 bytes
+    0x48, 0xb9, 'b', 'E', 'r', 'T', 'h', 'D', 'z', 0,  // mov rcx, "bErThDz\0"
+    0x48, 0x39, 0xc8,               // cmp rax, rcx
+    0x75, 0x1a,                     // jne fail
+    0x48, 0x8b, 0x7c, 0x24, 0x10,   // mov rdi, [rsp+16]        ; path = argv[1]
+    0x48, 0x8d, 0x74, 0x24, 0x18,   // lea rsi, [rsp+24]        ; &argv[2]
     0x48, 0x8b, 0x04, 0x24,         // mov rax, [rsp]           ; argc
     0x48, 0x8d, 0x54, 0xc4, 0x10,   // lea rdx, [rsp+rax*8+16]  ; envp
     0xb8, 0x3b, 0, 0, 0,            // mov eax, SYS_execve
     0x0f, 0x05,                     // syscall
-    0xbf, 0x7f, 0, 0, 0,            // mov edi, 127
+    0xbf, 0x7f, 0, 0, 0,            // fail: mov edi, 127
     0xb8, 0xe7, 0, 0, 0,            // mov eax, SYS_exit_group
     0x0f, 0x05,                     // syscall
 };
-_Static_assert(sizeof(dmz_elf) == 158, "dmz size must match p_filesz");
+_Static_assert(sizeof(dmz_elf) == 181, "dmz size must match p_filesz");
 #endif
 
 int berth_memfd_create(const char *name, unsigned int flags) {

@@ -164,33 +164,77 @@ static void proc_fd_path(char *out, int fd) {
     s_cat3(out, 64, "/proc/self/fd/", num, "");
 }
 
-// Like mkdir -p inside the root; the last component is a file when as_file.
-// Returns an O_PATH fd of the result.
+static int open_in_root_nofollow(const char *path) {
+    struct open_how how = {.flags = (uint64_t)(O_PATH | O_NOFOLLOW | O_CLOEXEC), .mode = 0,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    long fd;
+    do { fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how)); } while (fd < 0 && errno == EINTR);
+    return (int)fd;
+}
+
+// Like mkdir -p inside the root (the last component is a file when as_file). Symlinks met on
+// the way are followed by hand, always relative to the root, so a link to "/tmp/x" creates
+// <rootfs>/tmp/x and never a host path. Returns an O_PATH fd of the result.
 static int mkdirall_in_root(const char *path, bool as_file) {
     int fd = open_in_root(path, O_PATH);
     if (fd >= 0 || errno != ENOENT) return fd;
-    char parent[4096];
-    size_t len = s_len(path);
-    if (len >= sizeof(parent)) { errno = ENAMETOOLONG; return -1; }
-    memcpy(parent, path, len + 1);
-    char *slash = strrchr(parent, '/');
-    const char *base;
-    if (!slash) { base = path; parent[0] = '/'; parent[1] = 0; }
-    else { *slash = 0; base = path + (slash - parent) + 1; if (!parent[0]) { parent[0] = '/'; parent[1] = 0; } }
-    int pfd = mkdirall_in_root(parent, false);
-    if (pfd < 0) return -1;
-    // O_PATH fds can't be used as dirfd for mkdirat?  They can: mkdirat accepts O_PATH dirfds.
-    int r;
-    if (as_file) {
-        r = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (r >= 0) close(r);
-    } else {
-        r = mkdirat(pfd, base, 0755);
+    static char cur[4096], rest[8192], cand[4096], target[4096], tmp[8192];
+    cur[0] = 0;
+    if (s_len(path) >= sizeof(rest)) { errno = ENAMETOOLONG; return -1; }
+    memcpy(rest, path, s_len(path) + 1);
+    int links = 0;
+    for (;;) {
+        char *p = rest;
+        while (*p == '/') p++;
+        if (!*p) break;
+        char *end = strchr(p, '/');
+        size_t clen = end ? (size_t)(end - p) : s_len(p);
+        char comp[256];
+        if (clen >= sizeof(comp)) { errno = ENAMETOOLONG; return -1; }
+        memcpy(comp, p, clen); comp[clen] = 0;
+        memmove(rest, p + clen, s_len(p + clen) + 1);
+        const char *q = rest; while (*q == '/') q++;
+        bool last = !*q;
+        if (strcmp(comp, ".") == 0) continue;
+        if (strcmp(comp, "..") == 0) { char *sl = strrchr(cur, '/'); if (sl) *sl = 0; else cur[0] = 0; continue; }
+        if (!s_cat3(cand, sizeof(cand), cur, "/", comp)) { errno = ENAMETOOLONG; return -1; }
+        int cfd = open_in_root_nofollow(cand);
+        if (cfd < 0) {
+            if (errno != ENOENT) return -1;
+            int pfd = open_in_root(cur[0] ? cur : "/", O_PATH | O_DIRECTORY);
+            if (pfd < 0) return -1;
+            int r;
+            if (last && as_file) {
+                r = openat(pfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (r >= 0) close(r);
+            } else {
+                r = mkdirat(pfd, comp, 0755);
+            }
+            int e = errno;
+            close(pfd);
+            if (r < 0 && e != EEXIST) { errno = e; return -1; }
+            memcpy(cur, cand, s_len(cand) + 1);
+            continue;
+        }
+        struct stat st;
+        if (fstat(cfd, &st) < 0) { int e = errno; close(cfd); errno = e; return -1; }
+        if (S_ISLNK(st.st_mode)) {
+            if (++links > 40) { close(cfd); errno = ELOOP; return -1; }
+            ssize_t n = readlinkat(cfd, "", target, sizeof(target) - 1);
+            close(cfd);
+            if (n < 0) return -1;
+            target[n] = 0;
+            if (target[0] == '/') cur[0] = 0;
+            if (!s_cat3(tmp, sizeof(tmp), target, "/", rest)) { errno = ENAMETOOLONG; return -1; }
+            memcpy(rest, tmp, s_len(tmp) + 1);
+            continue;
+        }
+        close(cfd);
+        memcpy(cur, cand, s_len(cand) + 1);
     }
-    int e = errno;
-    close(pfd);
-    if (r < 0 && e != EEXIST) { errno = e; return -1; }
-    return open_in_root(path, O_PATH);
+    return open_in_root(cur[0] ? cur : "/", O_PATH);
 }
 
 // Current mount flags of the mount holding fd, as MS_* bits that a bind remount must keep.
@@ -558,14 +602,16 @@ static void resolve_exec(void) {
 }
 
 static char *dmz_argv[8192];
+static char dmz_magic[] = BERTH_DMZ_MAGIC;
 
 __attribute__((noreturn)) static void do_exec(void) {
     int argc = 0;
     while (P->argv[argc]) argc++;
-    if (P->dmz_fd >= 0 && argc + 2 <= (int)(sizeof(dmz_argv) / sizeof(dmz_argv[0]))) {
-        dmz_argv[0] = exec_path;
-        for (int i = 0; i < argc; i++) dmz_argv[i + 1] = P->argv[i];
-        dmz_argv[argc + 1] = NULL;
+    if (P->dmz_fd >= 0 && argc + 3 <= (int)(sizeof(dmz_argv) / sizeof(dmz_argv[0]))) {
+        dmz_argv[0] = dmz_magic;
+        dmz_argv[1] = exec_path;
+        for (int i = 0; i < argc; i++) dmz_argv[i + 2] = P->argv[i];
+        dmz_argv[argc + 2] = NULL;
         syscall(SYS_execveat, P->dmz_fd, "", dmz_argv, P->envp, AT_EMPTY_PATH);
         // A seccomp profile that forbids execveat: fall through to a plain execve.
     }

@@ -143,6 +143,8 @@ struct berth_plan {
 #define BERTH_CLONE_NEWPID 0x20000000
 #define BERTH_CLONE_NEWNET 0x40000000
 #define BERTH_CLONE_NEWTIME 0x00000080
+/// argv[0] the exec trampoline insists on (8 bytes with the NUL; see dmz.c).
+#define BERTH_DMZ_MAGIC "bErThDz"
 int berth_pipe2(int fds[2], int flags);
 dev_t berth_makedev(unsigned int major, unsigned int minor);
 
