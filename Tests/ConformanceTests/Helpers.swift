@@ -58,18 +58,21 @@ extension RuntimeHarness {
     }
 
     /// Entries of the state root (missing root counts as empty).
-    func stateRootEntries() -> [String] {
-        guard let d = opendir(root) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafePointer(to: e.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { out.append(name) }
+    func stateRootEntries() -> [String] { dirEntries(root) }
+}
+
+/// Names in a directory, without . and .. (a missing directory is empty).
+func dirEntries(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafePointer(to: e.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
         }
-        return out
+        if name != "." && name != ".." { out.append(name) }
     }
+    return out.sorted()
 }
 
 /// Runs a shell command on the host.
