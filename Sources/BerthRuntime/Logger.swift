@@ -13,6 +13,24 @@ public struct RuntimeLogger: Sendable {
     public func warning(_ msg: String) { write(level: "warning", msg) }
     public func debug(_ msg: String) { if debugEnabled { write(level: "debug", msg) } }
 
+    /// A debug line with the milliseconds since the process started: `--debug` shows where time goes.
+    public func phase(_ name: String) {
+        guard debugEnabled else { return }
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+        let ms = (now - RuntimeLogger.startMs * 1).rounded(toPlaces: 2)
+        write(level: "debug", "\(ms) ms: \(name)")
+    }
+
+    /// Process start time from /proc/self/stat would cost a read; the first call's time is close enough
+    /// for relative phases, so take it at load.
+    nonisolated(unsafe) static var startMs: Double = {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+    }()
+
     func write(level: String, _ msg: String) {
         let time = Clock.rfc3339Nano()
         let line: String
@@ -46,5 +64,13 @@ enum Stdout {
             if n < 0 { if errno == EINTR { continue }; return }
             off += n
         }
+    }
+}
+
+extension Double {
+    func rounded(toPlaces p: Int) -> Double {
+        var m = 1.0
+        for _ in 0..<p { m *= 10 }
+        return (self * m).rounded() / m
     }
 }

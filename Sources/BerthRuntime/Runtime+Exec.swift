@@ -74,6 +74,8 @@ extension Runtime {
         let spec = try store.loadConfig(id)
         let process = try execProcess(o, base: spec)
         var planner = Planner(spec: spec, bundle: rec.bundle)
+        let cache = seccompCache
+        planner.seccompCompiler = { s throws(SpecError) in try cache.compile(s) }
         let terminal = process.terminal ?? false
         var consolePair: [Int32] = [-1, -1]
         let localConsole = terminal && o.consoleSocket == nil && !o.detach

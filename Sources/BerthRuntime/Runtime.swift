@@ -15,6 +15,8 @@ public struct Runtime: Sendable {
         self.log = log
     }
 
+    var seccompCache: SeccompCache { SeccompCache(dir: store.root + "/.cache") }
+
     // MARK: - Status
 
     public func status(_ rec: ContainerRecord) -> State.Status {
@@ -81,12 +83,16 @@ public struct Runtime: Sendable {
     /// Creates the container and leaves its init waiting (at the gate) until `start`.
     public func create(id: String, options: CreateOptions, gate: InitPlan.StartGate? = nil,
                        consoleFD: Int32 = -1) throws(RuntimeError) -> (SpawnedInit, ContainerRecord) {
+        log.phase("create \(id)")
         try StateStore.validate(id: id)
         let bundle = FS.absolute(options.bundle)
         let spec = try Runtime.loadSpec(bundle: bundle)
+        log.phase("config loaded")
         let dir = store.dir(id)
         if FS.exists(dir) { throw RuntimeError("container with id exists: \(id)") }
         var planner = Planner(spec: spec, bundle: bundle)
+        let cache = seccompCache
+        planner.seccompCompiler = { s throws(SpecError) in try cache.compile(s) }
         planner.noPivot = options.noPivot
         planner.hasConsoleSocket = options.consoleSocket != nil || consoleFD >= 0
         let rootfs = FS.cleanPath((spec.root?.path ?? "").hasPrefix("/") ? spec.root!.path : bundle + "/" + (spec.root?.path ?? ""))
@@ -107,12 +113,14 @@ public struct Runtime: Sendable {
             undo.add { try? cg.destroy() }
             if let r = spec.linux?.resources { try cg.apply(Runtime.withDefaultDeviceRules(r, spec: spec)) }
             planner.cgroups = Runtime.cgroupViews(layout: layout, paths: cg.paths)
+            log.phase("cgroups created")
             if case .v2 = layout { planner.cgroupsV2 = true }
 
             let gate = gate ?? .fifo(path: store.fifo(id))
             if case .fifo(let path) = gate, mkfifo(path, 0o622) != 0 { throw OSError("mkfifo", path) }
             var plan = try planner.initPlan(gate: gate)
             plan.preserveFds = options.preserveFds
+            log.phase("planned")
             try FS.write(dir + "/config.json", try [UInt8](JSONEncoder().encode(spec)), mode: 0o600)
 
             var console: Int32 = consoleFD
@@ -124,11 +132,13 @@ public struct Runtime: Sendable {
             let child = try Spawner.spawn(plan, consoleSocket: console)
             undo.add { Glibc.kill(child.pid, SIGKILL); _ = try? Proc.wait(child.pid) }
             let startTime = Proc.startTime(child.pid)
+            log.phase("cloned")
 
             if plan.cloneFlags & BERTH_CLONE_NEWUSER != 0 {
                 try Runtime.writeIDMaps(pid: child.pid, spec: spec)
             }
             try cg.add(pid: child.pid)
+            log.phase("joined cgroups")
             if let adj = spec.process?.oomScoreAdj {
                 try FS.write("/proc/\(child.pid)/oom_score_adj", "\(adj)")
             }
@@ -163,6 +173,7 @@ public struct Runtime: Sendable {
                 }
                 break
             }
+            log.phase("init ready")
             try store.save(rec)
             if let pidFile = options.pidFile {
                 try FS.write(FS.absolute(pidFile), "\(child.pid)", atomic: true)
@@ -378,6 +389,7 @@ public struct Runtime: Sendable {
         let spec = try store.loadConfig(id)
         let st = JSON.encode(State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations))
         try runHooks(spec.hooks?.poststart, kind: "poststart", state: st, fatal: false)
+        log.phase("started")
         if detach { return 0 }
         let code: Int32
         if master >= 0 {
@@ -388,7 +400,9 @@ public struct Runtime: Sendable {
         if let cg = try? cgroupManager(rec), let left = try? cg.pids(), !left.isEmpty {
             try destroyProcesses(rec, paused: false)
         }
+        log.phase("exited \(code)")
         try finalizeDelete(rec)
+        log.phase("deleted")
         return code
     }
 }

@@ -1,0 +1,122 @@
+import BerthOCI
+import BerthTestSupport
+import Glibc
+import Testing
+
+/// Invalid bundles: the runtime must refuse them with one clear line naming the problem, and leave
+/// no container, state directory or cgroup behind.
+@Suite(.enabled(if: RuntimeHarness.canRunContainers))
+struct ConfigErrorsTests {
+    /// Creates `bundle` as `id` and checks the failure and that nothing is left behind.
+    func expectRefused(_ h: RuntimeHarness, bundle: String, mentioning needles: [String],
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let id = h.newID("bad")
+        let r = try h.run(["create", "--bundle", bundle, id])
+        #expect(r.status != 0, "create must fail: \(r)", sourceLocation: sourceLocation)
+        let errLines = lines(r.stderr)
+        #expect(errLines.count == 1, "one line of error, got: \(r.stderr)", sourceLocation: sourceLocation)
+        for n in needles {
+            #expect(r.stderr.contains(n), "the error must mention \(n): \(r.stderr)", sourceLocation: sourceLocation)
+        }
+        #expect(try h.listedIDs().isEmpty, "list must be empty", sourceLocation: sourceLocation)
+        #expect(h.stateRootEntries().isEmpty, "state dir left: \(h.stateRootEntries())", sourceLocation: sourceLocation)
+        #expect(try h.run(["state", id]).status != 0, sourceLocation: sourceLocation)
+        #expect(existingCgroupDirs("berth/\(id)").isEmpty, "cgroup left behind", sourceLocation: sourceLocation)
+    }
+
+    /// A bundle without cgroupsPath, so its cgroup would be the default /berth/<id>.
+    func bundle(_ h: RuntimeHarness, _ configure: (inout Spec) -> Void) throws -> String {
+        try h.makeBundle("bad\(randomSuffix())", args: ["true"], configure: configure)
+    }
+
+    @Test func missingConfigJSON() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let b = try bundle(h) { _ in }
+        unlink(b + "/config.json")
+        try expectRefused(h, bundle: b, mentioning: ["config.json"])
+    }
+
+    @Test func invalidJSON() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let b = try bundle(h) { _ in }
+        try Fixtures.write(b + "/config.json", "{\"ociVersion\": \"1.2.0\", \"process\": {")
+        try expectRefused(h, bundle: b, mentioning: ["config.json"])
+    }
+
+    @Test func wrongOCIVersion() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.ociVersion = "2.0.0" }, mentioning: ["ociVersion", "2.0.0"])
+    }
+
+    @Test func missingRoot() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.root = nil }, mentioning: ["root"])
+    }
+
+    @Test func missingRootDirectory() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.root?.path = "no-such-rootfs" }, mentioning: ["root.path", "no-such-rootfs"])
+    }
+
+    @Test func emptyArgs() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.process?.args = [] }, mentioning: ["process.args"])
+    }
+
+    @Test func unknownNamespaceType() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.linux?.namespaces?.append(Namespace(type: "bogus")) },
+                          mentioning: ["linux.namespaces", "bogus"])
+    }
+
+    @Test func relativeMountDestination() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) {
+            $0.mounts?.append(Mount(destination: "relative/dir", type: "tmpfs", source: "tmpfs"))
+        }, mentioning: ["mounts[7]", "relative/dir"])
+    }
+
+    @Test func unknownRlimit() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.process?.rlimits = [Rlimit(type: "RLIMIT_BOGUS", soft: 1, hard: 1)] },
+                          mentioning: ["process.rlimits", "RLIMIT_BOGUS"])
+    }
+
+    @Test func unknownCapability() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.process?.capabilities?.bounding?.append("CAP_BOGUS") },
+                          mentioning: ["process.capabilities", "CAP_BOGUS"])
+    }
+
+    @Test func nonexistentExecutable() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.process?.args = ["nope"] },
+                          mentioning: [#"exec: "nope": executable file not found in $PATH"#])
+    }
+
+    @Test func terminalWithoutConsoleSocket() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.process?.terminal = true }, mentioning: ["console"])
+    }
+
+    @Test func relativeProcessCwd() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) { $0.process?.cwd = "relative" }, mentioning: ["process.cwd"])
+    }
+
+    @Test func uidMappingsWithoutUserNamespace() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        try expectRefused(h, bundle: try bundle(h) {
+            $0.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100000, size: 1)]
+        }, mentioning: ["linux.uidMappings"])
+    }
+
+    @Test func invalidBundleLeavesExistingContainersAlone() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let (id, _) = try h.startSleeper()
+        let b = try bundle(h) { $0.ociVersion = "2.0.0" }
+        #expect(try h.run(["create", "--bundle", b, h.newID("bad")]).status != 0)
+        #expect(try h.listedIDs() == [id])
+        #expect(try h.state(id).status == "running")
+    }
+}

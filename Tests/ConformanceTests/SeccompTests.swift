@@ -1,0 +1,181 @@
+import BerthOCI
+import BerthTestSupport
+import FoundationEssentials
+import Glibc
+import Testing
+
+/// OCI runtime spec, config-linux "Seccomp".
+@Suite(.enabled(if: RuntimeHarness.canRunContainers))
+struct SeccompTests {
+    static func profile(_ syscalls: [Syscall]) -> Seccomp {
+        Seccomp(defaultAction: "SCMP_ACT_ALLOW", syscalls: syscalls)
+    }
+
+    @Test func errnoRuleMakesMkdirFailWithEPERM() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let r = try h.sh("grep '^Seccomp:' /proc/self/status; mkdir /tmp/x; echo rc=$?; test -d /tmp/x || echo NO_DIR; touch /tmp/file && echo TOUCH_OK") { spec in
+            spec.linux?.seccomp = Self.profile([Syscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1)])
+        }
+        #expect(r.status == 0, "\(r)")
+        #expect(lines(r.stdout) == ["Seccomp:\t2", "rc=1", "NO_DIR", "TOUCH_OK"], "\(r)")
+        #expect(r.stderr.contains("Operation not permitted"), "\(r)")
+    }
+
+    @Test func errnoRetIsReturnedAsGiven() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let r = try h.sh("mkdir /tmp/x") { spec in
+            spec.linux?.seccomp = Self.profile([Syscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 28)])
+        }
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("No space left on device"), "\(r)")
+    }
+
+    @Test func argumentRules() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let r = try h.sh("""
+            touch /tmp/f
+            chmod 755 /tmp/f && echo CHMOD_755_OK
+            chmod 777 /tmp/f 2>/dev/null || echo CHMOD_777_DENIED
+            mkdir /tmp/d && rmdir /tmp/d 2>/dev/null || echo RMDIR_DENIED
+            rm /tmp/f && echo UNLINK_OK
+            """) { spec in
+            spec.linux?.seccomp = Self.profile([
+                // mode == 0777 (chmod: arg 1; fchmodat: arg 2)
+                Syscall(names: ["chmod"], action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [SeccompArg(index: 1, value: 0o777, op: "SCMP_CMP_EQ")]),
+                Syscall(names: ["fchmodat"], action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [SeccompArg(index: 2, value: 0o777, op: "SCMP_CMP_EQ")]),
+                // unlinkat with AT_REMOVEDIR (0x200) set, and rmdir itself
+                Syscall(names: ["unlinkat"], action: "SCMP_ACT_ERRNO", errnoRet: 1,
+                        args: [SeccompArg(index: 2, value: 0x200, valueTwo: 0x200, op: "SCMP_CMP_MASKED_EQ")]),
+                Syscall(names: ["rmdir"], action: "SCMP_ACT_ERRNO", errnoRet: 1),
+            ])
+        }
+        #expect(lines(r.stdout) == ["CHMOD_755_OK", "CHMOD_777_DENIED", "RMDIR_DENIED", "UNLINK_OK"], "\(r)")
+    }
+
+    @Test func killActionKillsWithSIGSYS() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        for (args, status) in [(["uname"], 128 + SIGSYS), (["true"], 0)] {
+            let bundle = try h.makeBundle("b-\(args[0])", args: args) { spec in
+                spec.linux?.seccomp = Self.profile([Syscall(names: ["uname"], action: "SCMP_ACT_KILL")])
+            }
+            let r = try h.runContainer(bundle)
+            #expect(r.status == status, "\(args): \(r)")
+        }
+    }
+
+    @Test func noSeccompMeansMode0() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        #expect(try h.shOK("grep '^Seccomp:' /proc/self/status") == "Seccomp:\t0\n")
+    }
+
+    // MARK: Docker's default profile
+
+    @Test func dockerDefaultProfileRunsOrdinaryCommands() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let profile = try DockerSeccompProfile.hostDefault()
+        let r = try h.sh("true && echo TRUE_OK; grep '^Seccomp:' /proc/self/status; sleep 0 & wait; echo FORK_OK; mkdir /tmp/d && echo MKDIR_OK") { spec in
+            spec.process?.capabilities = Capabilities(bounding: Spec.defaultCapabilities, effective: Spec.defaultCapabilities,
+                                                      permitted: Spec.defaultCapabilities)
+            spec.linux?.seccomp = profile
+        }
+        #expect(r.status == 0, "\(r)")
+        #expect(lines(r.stdout) == ["TRUE_OK", "Seccomp:\t2", "FORK_OK", "MKDIR_OK"], "\(r)")
+    }
+
+    @Test func dockerDefaultProfileRunsTrue() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let profile = try DockerSeccompProfile.hostDefault()
+        let bundle = try h.makeBundle(args: ["true"]) { spec in
+            spec.linux?.seccomp = profile
+        }
+        let r = try h.runContainer(bundle)
+        #expect(r.status == 0, "\(r)")
+    }
+
+    /// The profile resolved for Docker's default capabilities leaves out unshare. The container is
+    /// given CAP_SYS_ADMIN so that only seccomp can be what stops it (the control run proves it).
+    @Test func dockerDefaultProfileBlocksUnshare() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let profile = try DockerSeccompProfile.hostDefault()
+        let caps = Spec.defaultCapabilities + ["CAP_SYS_ADMIN"]
+        func withCaps(_ spec: inout Spec) {
+            spec.process?.capabilities = Capabilities(bounding: caps, effective: caps, permitted: caps)
+        }
+        let blocked = try h.sh("unshare -n true") { spec in
+            withCaps(&spec)
+            spec.linux?.seccomp = profile
+        }
+        #expect(blocked.status != 0)
+        #expect(blocked.stderr.contains("Operation not permitted"), "\(blocked)")
+        let control = try h.sh("unshare -n true && echo UNSHARE_OK") { withCaps(&$0) }
+        #expect(control.stdout == "UNSHARE_OK\n", "without seccomp unshare works with these caps: \(control)")
+    }
+}
+
+/// Docker's profile format: OCI `Seccomp` plus `archMap` and per-rule `includes`/`excludes`, which
+/// dockerd resolves against the host architecture and the container's capabilities before handing
+/// the runtime a plain OCI profile. (A copy of the resolution in BerthSeccompTests; test targets
+/// cannot import each other.)
+struct DockerSeccompProfile: Decodable {
+    var defaultAction: String
+    var defaultErrnoRet: UInt32?
+    var archMap: [ArchMap]?
+    var syscalls: [Rule]
+
+    struct ArchMap: Decodable {
+        var architecture: String
+        var subArchitectures: [String]?
+    }
+
+    struct Rule: Decodable {
+        var names: [String]
+        var action: String
+        var errnoRet: UInt32?
+        var args: [SeccompArg]?
+        var includes: Filter?
+        var excludes: Filter?
+    }
+
+    struct Filter: Decodable {
+        var caps: [String]?
+        var arches: [String]?
+        var minKernel: String?
+    }
+
+    static let path = "/work/shared/reference/docker-default-seccomp.json"
+
+    /// The OCI profile dockerd produces for a container on `goArch` whose native seccomp
+    /// architecture is `nativeArch`, holding `caps`. Every kernel this runs on is newer than any
+    /// `minKernel` in the profile (4.8), so `includes.minKernel` is taken as met.
+    func resolved(goArch: String, nativeArch: String, caps: Set<String>) -> Seccomp {
+        var architectures: [String] = []
+        for entry in archMap ?? [] where entry.architecture == nativeArch {
+            architectures = [entry.architecture] + (entry.subArchitectures ?? [])
+        }
+        let calls = syscalls.filter { rule in
+            if let ex = rule.excludes {
+                if ex.arches?.contains(goArch) == true { return false }
+                if ex.caps?.contains(where: caps.contains) == true { return false }
+                if ex.minKernel != nil { return false }
+            }
+            if let inc = rule.includes {
+                if let arches = inc.arches, !arches.isEmpty, !arches.contains(goArch) { return false }
+                if let needed = inc.caps, !needed.allSatisfy(caps.contains) { return false }
+            }
+            return true
+        }.map { Syscall(names: $0.names, action: $0.action, errnoRet: $0.errnoRet, args: $0.args) }
+        return Seccomp(defaultAction: defaultAction, defaultErrnoRet: defaultErrnoRet,
+                       architectures: architectures, syscalls: calls)
+    }
+
+    /// Docker's default profile for this host and Docker's default capabilities.
+    static func hostDefault(caps: [String] = Spec.defaultCapabilities) throws -> Seccomp {
+        let text = try Fixtures.read(path)
+        let profile = try JSONDecoder().decode(DockerSeccompProfile.self, from: Data(text.utf8))
+        #if arch(arm64)
+        return profile.resolved(goArch: "arm64", nativeArch: "SCMP_ARCH_AARCH64", caps: Set(caps))
+        #else
+        return profile.resolved(goArch: "amd64", nativeArch: "SCMP_ARCH_X86_64", caps: Set(caps))
+        #endif
+    }
+}
