@@ -58,6 +58,9 @@ public struct InitPlan: Sendable, Equatable {
 
     public var cloneFlags: Int32 = 0
     public var unshareCgroupNS = false
+    /// Namespaces the child unshares after its joins (when it joins a user namespace, the new
+    /// namespaces must belong to it). With a new pid namespace the child forks once more.
+    public var unshareFlags: Int32 = 0
     /// Namespaces to setns() into inside the child, in order: (path, CLONE_NEW* type).
     public var joins: [(path: String, type: Int32)] = []
     /// A pid namespace to join: entered by the parent thread before clone(), since setns()

@@ -3,7 +3,9 @@ import CBerthInit
 
 /// A spawned container init (or exec'd process) and the parent's end of its sync socket.
 public final class SpawnedInit {
-    public let pid: Int32
+    /// The init's pid; a two-stage spawn (joined user namespace + new pid namespace) replaces it
+    /// with the grandchild's when the child reports it.
+    public var pid: Int32
     private var syncFD: Int32
 
     init(pid: Int32, syncFD: Int32) { self.pid = pid; self.syncFD = syncFD }
@@ -38,6 +40,7 @@ public enum Spawner {
         var c = berth_plan()
         c.clone_flags = UInt(UInt32(bitPattern: plan.cloneFlags))
         c.unshare_cgroupns = plan.unshareCgroupNS ? 1 : 0
+        c.unshare_flags = UInt(UInt32(bitPattern: plan.unshareFlags))
 
         // Namespace fds: opened here, inherited by the child, closed after spawn.
         var fds: [Int32] = []

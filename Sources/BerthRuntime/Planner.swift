@@ -138,10 +138,14 @@ public struct Planner {
             }
         }
         if let joinUser {
-            if plan.cloneFlags != 0 {
-                throw SpecError(field: "linux.namespaces", "joining a user namespace while creating other namespaces is not supported yet")
-            }
+            // New namespaces must be owned by the joined user namespace: the child joins it
+            // first, then unshares them (forking once more for a new pid namespace).
             joins.insert((joinUser.0, joinUser.1), at: 0)
+            plan.unshareFlags = plan.cloneFlags
+            plan.cloneFlags = 0
+            if plan.unshareFlags & BERTH_CLONE_NEWPID != 0, plan.joinPIDNamespace != nil {
+                throw SpecError(field: "linux.namespaces", "pid namespace has both a path and a new namespace")
+            }
         }
         plan.joins = joins
     }

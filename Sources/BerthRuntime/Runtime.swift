@@ -131,7 +131,7 @@ public struct Runtime: Sendable {
 
             let child = try Spawner.spawn(plan, consoleSocket: console)
             undo.add { Glibc.kill(child.pid, SIGKILL); _ = try? Proc.wait(child.pid) }
-            let startTime = Proc.startTime(child.pid)
+            var startTime = Proc.startTime(child.pid)
             log.phase("cloned")
 
             if plan.cloneFlags & BERTH_CLONE_NEWUSER != 0 {
@@ -148,7 +148,7 @@ public struct Runtime: Sendable {
                 namespaces: (spec.linux?.namespaces ?? []).map(\.type), owner: "", terminal: spec.process?.terminal)
             rec.owner = Runtime.ownerName()
             let creating = State(id: id, status: .creating, pid: child.pid, bundle: bundle, annotations: spec.annotations)
-            let stateJSON = JSON.encode(creating)
+            var stateJSON = JSON.encode(creating)
             try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
             try child.send("{\"type\":\"continue\"}")
             while true {
@@ -162,6 +162,17 @@ public struct Runtime: Sendable {
                     try runHooks(spec.hooks?.prestart, kind: "prestart", state: stateJSON, fatal: true)
                     try runHooks(spec.hooks?.createRuntime, kind: "createRuntime", state: stateJSON, fatal: true)
                     try child.send("{\"type\":\"continue\"}")
+                    continue
+                case "pid":
+                    // Two-stage spawn: the intermediate child exits, its child is the init.
+                    guard let pid = m.pid, pid > 0 else { throw RuntimeError("bad pid message from container init: \(msg)") }
+                    _ = try? Proc.wait(child.pid)
+                    child.pid = pid
+                    startTime = Proc.startTime(pid)
+                    rec.pid = pid
+                    rec.pidStartTime = startTime
+                    stateJSON = JSON.encode(State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations))
+                    try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
                     continue
                 case "ready":
                     break
@@ -210,7 +221,7 @@ public struct Runtime: Sendable {
         return out
     }
 
-    struct SyncMessage: Decodable { var type: String; var message: String? }
+    struct SyncMessage: Decodable { var type: String; var message: String?; var pid: Int32? }
 
     static func cgroupViews(layout: CgroupLayout, paths: [String: String]) -> [Planner.CgroupView] {
         switch layout {
@@ -376,7 +387,11 @@ public struct Runtime: Sendable {
             }
             wantsLocalConsole = true
         }
-        if !detach { _ = Signals.block(Signals.forwarded + [SIGCHLD]) }
+        if !detach {
+            _ = Signals.block(Signals.forwarded + [SIGCHLD])
+            // A two-stage init is our grandchild: become its reaper so we can wait for it.
+            _ = berth_set_subreaper()
+        }
         let (child, rec) = try create(id: id, options: options, gate: .syncMessage, consoleFD: consolePair[1])
         var master: Int32 = -1
         if wantsLocalConsole {

@@ -674,6 +674,20 @@ static int child_main(void) {
         if (syscall(SYS_setresgid, 0, 0, 0) < 0) die("setgid 0 in the new user namespace", NULL, errno);
         if (syscall(SYS_setresuid, 0, 0, 0) < 0) die("setuid 0 in the new user namespace", NULL, errno);
     }
+    if (P->unshare_flags) {
+        // Namespaces owned by a joined user namespace can only be made after joining it.
+        if (unshare((int)P->unshare_flags) < 0) die("unshare namespaces", NULL, errno);
+        if (P->unshare_flags & CLONE_NEWPID) {
+            long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+            if (pid < 0) die("fork into the new pid namespace", NULL, errno);
+            if (pid > 0) {
+                char num[24]; fmt_int(num, pid);
+                m_reset(); m_raw("{\"type\":\"pid\",\"pid\":"); m_raw(num); m_raw("}");
+                send_msg(msgbuf);
+                _exit(0);
+            }
+        }
+    }
     if (P->unshare_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace", NULL, errno);
 
     if (P->setup_rootfs) {
@@ -775,3 +789,4 @@ int berth_close_range_cloexec(unsigned int first) {
 
 int berth_pipe2(int fds[2], int flags) { return pipe2(fds, flags) < 0 ? -errno : 0; }
 dev_t berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+int berth_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }

@@ -66,6 +66,8 @@ struct berth_plan {
     // Namespaces.
     unsigned long clone_flags;   // CLONE_NEW* created by clone() itself
     int unshare_cgroupns;        // unshare(CLONE_NEWCGROUP) after the parent placed us in the cgroup
+    unsigned long unshare_flags; // CLONE_NEW* to unshare after the joins (joined user namespace);
+                                 // with CLONE_NEWPID the child forks and reports {"type":"pid"}
     int join_fds[8];             // namespace fds to setns() into, in order (user first)
     int join_types[8];
     int n_join;
@@ -146,6 +148,8 @@ struct berth_plan {
 /// argv[0] the exec trampoline insists on (8 bytes with the NUL; see dmz.c).
 #define BERTH_DMZ_MAGIC "bErThDz"
 int berth_pipe2(int fds[2], int flags);
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants (a two-stage init) are reparented to us.
+int berth_set_subreaper(void);
 dev_t berth_makedev(unsigned int major, unsigned int minor);
 
 /// clone()s the child with plan->clone_flags and runs the init in it.
