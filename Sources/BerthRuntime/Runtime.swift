@@ -117,7 +117,12 @@ public struct Runtime: Sendable {
             if case .v2 = layout { planner.cgroupsV2 = true }
 
             let gate = gate ?? .fifo(path: store.fifo(id))
-            if case .fifo(let path) = gate, mkfifo(path, 0o622) != 0 { throw OSError("mkfifo", path) }
+            if case .fifo(let path) = gate {
+                if mkfifo(path, 0o622) != 0 { throw OSError("mkfifo", path) }
+                // mkfifo honours the umask; like runc, the init reopens the fifo after it has become
+                // the container's user, so others must be able to write it (0622, not 0600).
+                if chmod(path, 0o622) != 0 { throw OSError("chmod", path) }
+            }
             var plan = try planner.initPlan(gate: gate)
             plan.preserveFds = options.preserveFds
             log.phase("planned")

@@ -576,11 +576,25 @@ static void resolve_exec(void) {
         memcpy(exec_path, name, s_len(name) + 1);
         struct stat st;
         if (stat(exec_path, &st) < 0) {
-            char what[4200]; s_cat3(what, sizeof(what), "exec: \"", name, "\"");
-            die(what, NULL, errno);
+            // runc's wording, with Go's lower-case errno text: Docker's CLI looks for
+            // "no such file or directory" to exit 127 rather than 125.
+            const char *desc = strerrordesc_np(errno);
+            char reason[128]; s_cat3(reason, sizeof(reason), desc ? desc : "unknown error", "", "");
+            if (reason[0] >= 'A' && reason[0] <= 'Z') reason[0] = (char)(reason[0] - 'A' + 'a');
+            char head[4200], what[8600];
+            s_cat3(head, sizeof(head), "exec: \"", name, "\": stat ");
+            s_cat3(what, sizeof(what), head, name, ": ");
+            s_cat3(what + s_len(what), sizeof(what) - s_len(what), reason, "", "");
+            die(what, NULL, 0);
         }
         if (S_ISDIR(st.st_mode)) {
             char what[4200]; s_cat3(what, sizeof(what), "exec: \"", name, "\": is a directory");
+            die(what, NULL, 0);
+        }
+        if (!(st.st_mode & 0111)) {
+            // Like runc (Go's exec.LookPath): reported before start, not as a silent 127 from the
+            // trampoline; Docker's CLI maps "permission denied" to exit 126.
+            char what[4200]; s_cat3(what, sizeof(what), "exec: \"", name, "\": permission denied");
             die(what, NULL, 0);
         }
         return;

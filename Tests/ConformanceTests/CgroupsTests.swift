@@ -126,4 +126,37 @@ struct CgroupsTests {
         }
         #expect(r.stdout.contains("can't fork") || r.stderr.contains("can't fork"), "\(r)")
     }
+
+    @Test func memoryLimitIsEnforced() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        // No swap on this host: a 64 MiB buffer in a 16 MiB cgroup is OOM-killed.
+        let r = try h.sh("dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo rc=$?; cat /sys/fs/cgroup/memory/memory.failcnt") { spec in
+            spec.linux?.resources?.memory = Memory(limit: 16 << 20)
+        }
+        let l = lines(r.stdout)
+        #expect(l.first == "rc=137", "\(r)")
+        #expect((Int(l.last ?? "") ?? 0) > 0, "\(r)")
+    }
+
+    @Test func updateCpusetAndEventsStats() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let (id, _) = try h.startSleeper()
+        #expect(try h.run(["update", "--cpuset-cpus", "0", "--cpu-quota", "20000", "--cpu-period", "100000", id]).status == 0)
+        let r = try h.exec(id, ["sh", "-c", "cat /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/cpu/cpu.cfs_quota_us; grep Cpus_allowed_list /proc/self/status"])
+        let l = lines(r.stdout)
+        #expect(l.prefix(2) == ["0", "20000"], "\(r)")
+        #expect(statusFields(l.last ?? "")["Cpus_allowed_list"] == "0", "\(r)")
+
+        struct Event: Decodable {
+            var type: String
+            var id: String
+            struct D: Decodable { struct P: Decodable { var current: UInt64? }; var pids: P? }
+            var data: D?
+        }
+        let e = try h.run(["events", "--stats", id])
+        #expect(e.status == 0, "\(e)")
+        let ev = try JSONDecoder().decode(Event.self, from: Data(e.stdout.utf8))
+        #expect(ev.type == "stats" && ev.id == id)
+        #expect((ev.data?.pids?.current ?? 0) >= 1)
+    }
 }

@@ -109,4 +109,17 @@ struct DevicesTests {
         }
         #expect(lines(r.stdout) == ["MKNOD_OK", "1"], "\(r)")
     }
+
+    /// A device path through a symlink in the rootfs that points at the host must resolve inside the rootfs.
+    @Test func devicePathThroughSymlinkStaysInTheRootfs() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let outside = h.dir + "/outside-dev"
+        try Fixtures.mkdirAll(outside)
+        let bundle = try h.makeBundle(args: ["true"]) { spec in
+            spec.linux?.devices = [Device(type: "c", path: "/evildev/null2", major: 1, minor: 3)]
+        }
+        try #require(symlink(outside, bundle + "/rootfs/evildev") == 0)
+        let r = try h.runContainer(bundle)
+        #expect(dirEntries(outside).isEmpty, "a device node was created on the host: \(r)")
+    }
 }

@@ -57,6 +57,20 @@ extension RuntimeHarness {
         return r.stdout.split(separator: "\n").map { trimmed(String($0)) }.filter { !$0.isEmpty }
     }
 
+    /// If the runtime dies half-way (a bug), its init may be orphaned in the cgroup `relative`
+    /// (default: berth/<id>): on cleanup, kill whatever is left there and remove the cgroup.
+    func reapCgroupOnCleanup(_ relative: String) {
+        onCleanup {
+            for _ in 0..<50 {
+                let pids = lines((try? Fixtures.read("/sys/fs/cgroup/pids/\(relative)/cgroup.procs")) ?? "").compactMap { Int32($0) }
+                if pids.isEmpty { break }
+                for p in pids { kill(p, SIGKILL) }
+                usleep(20_000)
+            }
+            for c in cgroupV1Controllers { rmdir("/sys/fs/cgroup/\(c)/\(relative)") }
+        }
+    }
+
     /// Entries of the state root (missing root counts as empty).
     func stateRootEntries() -> [String] { dirEntries(root) }
 }
@@ -75,6 +89,17 @@ func dirEntries(_ path: String) -> [String] {
     return out.sorted()
 }
 
+/// Waits until `pid` no longer exists (a killed init may be a zombie for a moment).
+func waitGone(_ pid: Int32, timeoutMs: Int = 5000) -> Bool {
+    var waited = 0
+    while waited < timeoutMs {
+        if kill(pid, 0) != 0 { return true }
+        usleep(20_000)
+        waited += 20
+    }
+    return false
+}
+
 /// Runs a shell command on the host.
 @discardableResult
 func host(_ script: String, timeout: Int = 30) throws -> Command.Result {
@@ -87,11 +112,10 @@ func exists(_ path: String) -> Bool {
 }
 
 func readlinkHost(_ path: String) -> String? {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink(path, &buf, buf.count - 1)
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let n = buf.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095) }
     guard n >= 0 else { return nil }
-    buf[n] = 0
-    return String(cString: buf)
+    return String(decoding: buf[0..<n], as: UTF8.self)
 }
 
 func trimmed(_ s: String) -> String {

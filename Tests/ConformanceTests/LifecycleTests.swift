@@ -78,9 +78,7 @@ struct LifecycleTests {
         let f = try h.run(["delete", "--force", id])
         #expect(f.status == 0, "\(f)")
         #expect(try h.run(["state", id]).status != 0)
-        var gone = false
-        for _ in 0..<100 where !gone { gone = kill(pid, 0) != 0; if !gone { usleep(20_000) } }
-        #expect(gone, "the init was left running")
+        #expect(waitGone(pid), "the init was left running")
     }
 
     @Test func killDeliversTheSignal() throws {
@@ -163,5 +161,97 @@ struct LifecycleTests {
         #expect(r.stdout == "out\n" && r.stderr == "err\n")
         #expect(try h.run(["state", id]).status != 0)
         #expect(try h.listedIDs().isEmpty)
+    }
+
+    @Test func killAndDeleteOfACreatedContainer() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let bundle = try h.makeBundle(args: ["sleep", "1000"])
+        let a = h.newID("created-kill")
+        #expect(try h.run(["create", "--bundle", bundle, a]).status == 0)
+        let pidA = try h.state(a).pid
+        #expect(try h.run(["kill", a, "KILL"]).status == 0)
+        #expect(h.waitForStatus(a, "stopped"))
+        #expect(try h.run(["delete", a]).status == 0)
+        #expect(waitGone(pidA))
+
+        let b = h.newID("created-delete")
+        #expect(try h.run(["create", "--bundle", bundle, b]).status == 0)
+        let pidB = try h.state(b).pid
+        #expect(try h.run(["delete", "--force", b]).status == 0)
+        #expect(try h.run(["state", b]).status != 0)
+        #expect(waitGone(pidB), "the waiting init was left behind")
+        #expect(existingCgroupDirs("berth/\(b)").isEmpty)
+    }
+
+    @Test func featuresDocument() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        struct Doc: Decodable {
+            var ociVersionMin: String
+            var ociVersionMax: String
+            var hooks: [String]?
+            var mountOptions: [String]?
+            struct L: Decodable { var namespaces: [String]?; var capabilities: [String]? }
+            var linux: L?
+        }
+        let r = try h.run(["features"])
+        #expect(r.status == 0)
+        let d = try JSONDecoder().decode(Doc.self, from: Data(r.stdout.utf8))
+        #expect(d.ociVersionMax == Spec.version)
+        #expect(Set(d.hooks ?? []).isSuperset(of: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]))
+        #expect(Set(d.mountOptions ?? []).isSuperset(of: ["bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "rshared", "rslave", "rprivate"]))
+        let namespaces = Set(d.linux?.namespaces ?? [])
+        let caps = Set(d.linux?.capabilities ?? [])
+        #expect(namespaces.isSuperset(of: ["pid", "network", "ipc", "uts", "mount", "cgroup", "user"]))
+        #expect(caps == Set(Cap.numbers.keys))
+    }
+
+    /// Without a pid namespace the init's children outlive it; delete must still clean them up.
+    @Test func deleteKillsProcessesThatOutliveTheInit() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let id = h.newID("nopidns")
+        let (path, _) = CgroupsTests.uniqueCgroupsPath(h, id: id)
+        h.reapCgroupOnCleanup(String(path.dropFirst()))
+        let bundle = try h.makeBundle(args: ["sh", "-c", "sleep 1000 & echo started"]) { spec in
+            spec.linux?.namespaces?.removeAll { $0.type == "pid" }
+            spec.linux?.cgroupsPath = path
+        }
+        #expect(try h.run(["create", "--bundle", bundle, id]).status == 0)
+        #expect(try h.run(["start", id]).status == 0)
+        #expect(h.waitForStatus(id, "stopped"))
+        let procs = "/sys/fs/cgroup/pids\(path)/cgroup.procs"
+        let left = lines((try? Fixtures.read(procs)) ?? "").compactMap { Int32($0) }
+        #expect(left.count == 1, "the background sleep is still in the cgroup")
+        let d = try h.run(["delete", id])
+        #expect(d.status == 0, "\(d)")
+        for p in left { #expect(waitGone(p), "process \(p) survived delete") }
+        #expect(existingCgroupDirs(String(path.dropFirst())).isEmpty)
+    }
+
+    @Test func initKilledFromOutsideIsStopped() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let (id, _) = try h.startSleeper()
+        let pid = try h.state(id).pid
+        #expect(kill(pid, SIGKILL) == 0)
+        #expect(h.waitForStatus(id, "stopped"))
+        #expect(try h.run(["update", "--memory", "64m", id]).status != 0, "update of a stopped container must fail")
+        #expect(try h.run(["pause", id]).status != 0, "pause of a stopped container must fail")
+        #expect(try h.run(["delete", id]).status == 0)
+    }
+
+    @Test func specWritesARunnableDefaultConfig() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let bundle = h.dir + "/specbundle"
+        try Fixtures.makeBusyboxRootfs(at: bundle + "/rootfs")
+        let r = try h.run(["spec", "--bundle", bundle])
+        #expect(r.status == 0, "\(r)")
+        var spec = try JSONDecoder().decode(Spec.self, from: Data(try Fixtures.read(bundle + "/config.json").utf8))
+        #expect(spec == Spec.defaultSpec())
+        #expect(try h.run(["spec", "--bundle", bundle]).status != 0, "spec must not overwrite config.json")
+        spec.process?.terminal = false
+        spec.process?.args = ["sh", "-c", "hostname; touch / 2>/dev/null || echo RO_ROOT"]
+        try h.writeSpec(spec, bundle: bundle)
+        let run = try h.runContainer(bundle)
+        #expect(run.status == 0, "\(run)")
+        #expect(lines(run.stdout) == ["berth", "RO_ROOT"], "\(run)")
     }
 }

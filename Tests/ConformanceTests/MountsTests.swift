@@ -164,4 +164,50 @@ struct MountsTests {
             #expect(lines(r.stdout).last == "2", "\(r)")
         }
     }
+
+    @Test func bindMountFlags() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let src = h.dir + "/flags"
+        try Fixtures.mkdirAll(src)
+        try Fixtures.copyFile("/bin/busybox", to: src + "/bb", mode: 0o755)
+        let r = try h.sh("grep ' /flags ' /proc/self/mountinfo; /flags/bb true && echo EXEC_OK") { spec in
+            spec.mounts?.append(Mount(destination: "/flags", type: "bind", source: src, options: ["rbind", "nosuid", "nodev", "noexec", "ro"]))
+        }
+        let m = try #require(MountInfo.parse(r.stdout).first, "\(r)")
+        for flag in ["nosuid", "nodev", "noexec", "ro"] {
+            #expect(m.options.contains(flag), "\(flag) missing: \(m.options)")
+        }
+        #expect(!r.stdout.contains("EXEC_OK"), "noexec must stop execution: \(r)")
+    }
+
+    @Test func noPivot() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let bundle = try h.makeBundle(args: ["sh", "-c", "ls /; test -e /bin/busybox && echo ROOTFS"])
+        let r = try h.run(["run", "--no-pivot", "--bundle", bundle, h.newID("nopivot")])
+        #expect(r.status == 0, "\(r)")
+        #expect(lines(r.stdout).last == "ROOTFS")
+        #expect(!r.stdout.contains("state"), "the host's / must not be visible")
+    }
+
+    @Test func mountsAreAppliedInOrder() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let file = h.dir + "/inner.txt"
+        try Fixtures.write(file, "inner\n")
+        let out = try h.shOK("cat /data/inner.txt; grep -E ' /data(/inner.txt)? ' /proc/self/mountinfo | wc -l") { spec in
+            spec.mounts?.append(Mount(destination: "/data", type: "tmpfs", source: "tmpfs", options: ["size=1m"]))
+            spec.mounts?.append(Mount(destination: "/data/inner.txt", type: "bind", source: file, options: ["bind"]))
+        }
+        #expect(lines(out).map(trimmed) == ["inner", "2"], "a later mount inside an earlier one: \(out)")
+    }
+
+    @Test func readonlyRootWithMountsOnNewMountPoints() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let r = try h.sh("echo ok > /newmnt/f && cat /newmnt/f; echo ok > /tmp/f && echo TMP_OK; touch /etc/x 2>/dev/null || echo ROOT_RO") { spec in
+            spec.root?.readonly = true
+            spec.mounts?.append(Mount(destination: "/newmnt", type: "tmpfs", source: "tmpfs", options: ["size=1m"]))
+            spec.mounts?.append(Mount(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["size=1m"]))
+        }
+        #expect(r.status == 0, "\(r)")
+        #expect(lines(r.stdout) == ["ok", "TMP_OK", "ROOT_RO"], "\(r)")
+    }
 }

@@ -124,4 +124,24 @@ struct NamespacesTests {
         #expect(status["Uid"]?.split(separator: "\t").first == "100005")
         #expect(status["Gid"]?.split(separator: "\t").first == "100007")
     }
+
+    @Test func userNamespaceWithSeveralMappingRangesAndDevices() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        chmod(h.dir, 0o755)
+        let out = try h.shOK("cat /proc/self/uid_map /proc/self/gid_map; echo x > /dev/null && echo DEVNULL_OK; head -c 2 /dev/zero | wc -c; grep '^Groups:' /proc/self/status") { spec in
+            spec.process?.user.additionalGids = [10, 1200]
+            spec.linux?.namespaces?.append(Namespace(type: "user"))
+            spec.linux?.uidMappings = [IDMapping(containerID: 0, hostID: 100000, size: 1000),
+                                       IDMapping(containerID: 1000, hostID: 300000, size: 500)]
+            spec.linux?.gidMappings = [IDMapping(containerID: 0, hostID: 100000, size: 1000),
+                                       IDMapping(containerID: 1000, hostID: 300000, size: 500)]
+        }
+        let l = lines(out).map { $0.split(separator: " ").map(String.init) }
+        try #require(l.count == 7, "\(out)")
+        #expect(l[0] == ["0", "100000", "1000"] && l[1] == ["1000", "300000", "500"])
+        #expect(l[2] == ["0", "100000", "1000"] && l[3] == ["1000", "300000", "500"])
+        #expect(l[4] == ["DEVNULL_OK"] && l[5] == ["2"], "devices work in a user namespace")
+        let groups = statusFields(lines(out)[6])["Groups"] ?? ""
+        #expect(Set(groups.split(separator: " ").map(String.init)) == ["10", "1200"], "additionalGids in a user namespace: \(groups)")
+    }
 }

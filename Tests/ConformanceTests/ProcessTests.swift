@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthTestSupport
+import FoundationEssentials
 import Glibc
 import Testing
 
@@ -108,5 +109,13 @@ struct ProcessTests {
         let r = try h.sh("echo x > /etc/passwd") { $0.process?.user = User(uid: 1000, gid: 1000) }
         #expect(r.status != 0)
         #expect(r.stderr.contains("Permission denied"), "\(r)")
+    }
+
+    @Test func personalityLinux32() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let personality = try JSONDecoder().decode(Personality.self, from: Data(#"{"domain": "LINUX32"}"#.utf8))
+        let out = try h.shOK("uname -m") { $0.linux?.personality = personality }
+        #expect(out == "i686\n")
+        #expect(try h.shOK("uname -m") == "x86_64\n")
     }
 }

@@ -68,6 +68,42 @@ struct SeccompTests {
         #expect(try h.shOK("grep '^Seccomp:' /proc/self/status") == "Seccomp:\t0\n")
     }
 
+    @Test func unknownSyscallNamesAreIgnoredAndLogActionAllows() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let r = try h.sh("mkdir /tmp/a && echo MKDIR_OK; rmdir /tmp/a 2>/dev/null || echo RMDIR_DENIED") { spec in
+            spec.linux?.seccomp = Seccomp(defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+                                          syscalls: [
+                Syscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_LOG"),
+                Syscall(names: ["rmdir", "berth_no_such_syscall"], action: "SCMP_ACT_ERRNO", errnoRet: 1),
+            ])
+        }
+        #expect(r.status == 0, "\(r)")
+        #expect(lines(r.stdout) == ["MKDIR_OK", "RMDIR_DENIED"], "\(r)")
+    }
+
+    @Test func filterFlags() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let r = try h.sh("mkdir /tmp/a 2>/dev/null || echo MKDIR_DENIED; grep '^Seccomp:' /proc/self/status") { spec in
+            spec.linux?.seccomp = Seccomp(defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+                                          syscalls: [Syscall(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1)])
+        }
+        #expect(r.status == 0, "\(r)")
+        #expect(lines(r.stdout) == ["MKDIR_DENIED", "Seccomp:\t2"], "\(r)")
+    }
+
+    @Test func defaultErrnoRet() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        var profile = try DockerSeccompProfile.hostDefault()
+        profile.defaultErrnoRet = 38   // ENOSYS for everything not allowed
+        let caps = Spec.defaultCapabilities + ["CAP_SYS_ADMIN"]
+        let r = try h.sh("unshare -n true") { spec in
+            spec.process?.capabilities = Capabilities(bounding: caps, effective: caps, permitted: caps)
+            spec.linux?.seccomp = profile
+        }
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("Function not implemented"), "\(r)")
+    }
+
     // MARK: Docker's default profile
 
     @Test func dockerDefaultProfileRunsOrdinaryCommands() throws {
