@@ -54,7 +54,14 @@ public enum Spawner {
         if plan.joins.count > 8 { throw OSError("join namespaces", nil, code: E2BIG) }
         var joinFDs: [Int32] = [], joinTypes: [Int32] = []
         for j in plan.joins {
-            joinFDs.append(try openFD(j.path, O_RDONLY)); joinTypes.append(j.type)
+            let fd = try openFD(j.path, O_RDONLY)
+            try checkNamespaceType(fd, path: j.path, want: j.type)
+            joinFDs.append(fd); joinTypes.append(j.type)
+        }
+        withUnsafeMutablePointer(to: &c.join_paths) { tuple in
+            tuple.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: 8) { p in
+                for (i, j) in plan.joins.enumerated() { p[i] = arena.str(j.path) }
+            }
         }
         withUnsafeMutableBytes(of: &c.join_fds) { raw in
             for (i, fd) in joinFDs.enumerated() { raw.storeBytes(of: fd, toByteOffset: i * 4, as: Int32.self) }
@@ -178,6 +185,7 @@ public enum Spawner {
 
         if let pidns = plan.joinPIDNamespace {
             let fd = try openFD(pidns, O_RDONLY)
+            try checkNamespaceType(fd, path: pidns, want: BERTH_CLONE_NEWPID)
             if berth_setns(fd, BERTH_CLONE_NEWPID) != 0 { let e = OSError("join pid namespace", pidns); close(pair[0]); close(pair[1]); throw e }
         }
         let pid = berth_spawn(&c)
@@ -187,6 +195,22 @@ public enum Spawner {
             throw OSError("clone", nil, code: -pid)
         }
         return SpawnedInit(pid: pid, syncFD: pair[0])
+    }
+}
+
+/// Names of namespace types for messages.
+let namespaceNames: [Int32: String] = [
+    BERTH_CLONE_NEWNS: "mount", BERTH_CLONE_NEWCGROUP: "cgroup", BERTH_CLONE_NEWUTS: "uts", BERTH_CLONE_NEWIPC: "ipc",
+    BERTH_CLONE_NEWUSER: "user", BERTH_CLONE_NEWPID: "pid", BERTH_CLONE_NEWNET: "network", BERTH_CLONE_NEWTIME: "time",
+]
+
+/// A namespace path must be a namespace of the type it is joined as: say which, up front.
+func checkNamespaceType(_ fd: Int32, path: String, want: Int32) throws(OSError) {
+    let got = berth_ns_type(fd)
+    let name = namespaceNames[want] ?? "\(want)"
+    if got < 0 { throw OSError("join \(name) namespace: not a namespace file", path, code: -got) }
+    if got != want {
+        throw OSError("join \(name) namespace: \(path) is a \(namespaceNames[got] ?? "different") namespace", nil, code: EINVAL)
     }
 }
 

@@ -8,13 +8,22 @@ public enum Subprocess {
     public static func run(path: String, args: [String], env: [String], stdin input: [UInt8] = [],
                            captureOutput: Bool = false, timeoutSeconds: Int = 0) throws(OSError) -> Result {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
-        if berth_pipe2(&inPipe, O_CLOEXEC) != 0 { throw OSError("pipe") }
+        // stdin is a socket, not a pipe: send(MSG_NOSIGNAL) can't raise SIGPIPE in us when the
+        // program exits without reading it (a hook given a large state).
+        if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &inPipe) != 0 {
+            throw OSError("socketpair")
+        }
         if captureOutput && berth_pipe2(&outPipe, O_CLOEXEC) != 0 { close(inPipe[0]); close(inPipe[1]); throw OSError("pipe") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         if captureOutput { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
+        if timeoutSeconds > 0 {
+            // A program that neither reads its stdin nor exits must not block us past its timeout.
+            var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+            setsockopt(inPipe[1], SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -37,9 +46,8 @@ public enum Subprocess {
         var off = 0
         while off < input.count {
             let n = input.withUnsafeBytes { Glibc.send(inPipe[1], $0.baseAddress! + off, input.count - off, Int32(MSG_NOSIGNAL)) }
-            let m = n >= 0 ? n : input.withUnsafeBytes { Glibc.write(inPipe[1], $0.baseAddress! + off, input.count - off) }
-            if m <= 0 { if errno == EINTR { continue }; break }
-            off += m
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
+            off += n
         }
         close(inPipe[1])
         var output: [UInt8] = []

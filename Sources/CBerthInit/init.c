@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -374,7 +375,8 @@ static void run_hooks(const struct berth_hook *hooks, int n, const char *kind) {
     for (int i = 0; i < n; i++) {
         const struct berth_hook *h = &hooks[i];
         int pfd[2];
-        if (pipe2(pfd, O_CLOEXEC) < 0) die("pipe for hook", h->path, errno);
+        // A socket, not a pipe: send(MSG_NOSIGNAL) can't kill us if the hook ignores its stdin.
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) < 0) die("socketpair for hook", h->path, errno);
         pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
         if (pid < 0) die("fork hook", h->path, errno);
         if (pid == 0) {
@@ -384,7 +386,13 @@ static void run_hooks(const struct berth_hook *hooks, int n, const char *kind) {
         }
         close(pfd[0]);
         const char *st = P->state_buf ? P->state_buf : "{}";
-        (void)!write(pfd[1], st, s_len(st));
+        size_t len = s_len(st), off = 0;
+        while (off < len) {
+            ssize_t n = send(pfd[1], st + off, len - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            off += (size_t)n;
+        }
         close(pfd[1]);
         int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (pidfd >= 0 && h->timeout > 0) {
@@ -678,7 +686,7 @@ static int child_main(void) {
     wait_msg("continue");
 
     for (int i = 0; i < P->n_join; i++) {
-        if (setns(P->join_fds[i], P->join_types[i]) < 0) die("join namespace", NULL, errno);
+        if (setns(P->join_fds[i], P->join_types[i]) < 0) die("join namespace", P->join_paths[i], errno);
         if (P->join_types[i] == CLONE_NEWUSER) {
             if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
                 die("become root in joined user namespace", NULL, errno);
@@ -726,7 +734,17 @@ static int child_main(void) {
     }
     if (P->set_personality && personality(P->personality) < 0) die("personality", NULL, errno);
 
-    if (P->cwd && chdir(P->cwd) < 0 && errno != EACCES) die("chdir to cwd", P->cwd, errno);
+    if (P->cwd && chdir(P->cwd) < 0) {
+        // Like runc, a missing cwd is created (inside the new root) before the user switch.
+        if (errno == ENOENT && !P->is_exec && rootfd >= 0) {
+            int fd = mkdirall_in_root(P->cwd, false);
+            if (fd < 0) die("create cwd", P->cwd, errno);
+            close(fd);
+            if (chdir(P->cwd) < 0 && errno != EACCES) die("chdir to cwd", P->cwd, errno);
+        } else if (errno != EACCES) {
+            die("chdir to cwd", P->cwd, errno);
+        }
+    }
     resolve_exec();
 
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before dropping caps.
@@ -804,3 +822,4 @@ int berth_close_range_cloexec(unsigned int first) {
 int berth_pipe2(int fds[2], int flags) { return pipe2(fds, flags) < 0 ? -errno : 0; }
 dev_t berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 int berth_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
+int berth_ns_type(int fd) { int r = ioctl(fd, NS_GET_NSTYPE); return r < 0 ? -errno : r; }

@@ -166,7 +166,7 @@ struct ConfigErrorsTests {
                           mentioning: ["linux.namespaces", "pid"])
     }
 
-    @Test(.disabled("bug: joining a namespace path of the wrong type fails with \"join namespace: Invalid argument\", naming neither the namespace (runc: \"failed to setns into net namespace\") nor its path"))
+    @Test
     func namespacePathOfTheWrongType() throws {
         let h = try RuntimeHarness(); defer { h.cleanup() }
         let utsPath = "/proc/\(getpid())/ns/uts"

@@ -40,7 +40,7 @@ struct ProcessTests {
         #expect(try h.shOK("pwd") { $0.process?.cwd = "/etc" } == "/etc\n")
     }
 
-    @Test(.disabled("bug: a process.cwd missing from the rootfs is not created (runc creates it): chdir to cwd /work/new/dir: No such file or directory"))
+    @Test
     func cwdIsCreatedWhenMissing() throws {
         let h = try RuntimeHarness(); defer { h.cleanup() }
         #expect(try h.shOK("pwd") { $0.process?.cwd = "/work/new/dir" } == "/work/new/dir\n")

@@ -70,6 +70,7 @@ struct berth_plan {
                                  // with CLONE_NEWPID the child forks and reports {"type":"pid"}
     int join_fds[8];             // namespace fds to setns() into, in order (user first)
     int join_types[8];
+    const char *join_paths[8];   // for error messages
     int n_join;
     int sync_fd;                 // child's end of the socketpair
     int is_exec;                 // exec into a running container: no rootfs set-up
@@ -148,6 +149,8 @@ struct berth_plan {
 /// argv[0] the exec trampoline insists on (8 bytes with the NUL; see dmz.c).
 #define BERTH_DMZ_MAGIC "bErThDz"
 int berth_pipe2(int fds[2], int flags);
+/// The CLONE_NEW* type of a namespace fd (ioctl NS_GET_NSTYPE), or -errno.
+int berth_ns_type(int fd);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants (a two-stage init) are reparented to us.
 int berth_set_subreaper(void);
 dev_t berth_makedev(unsigned int major, unsigned int minor);
