@@ -13,6 +13,9 @@ public struct CgroupError: Error, CustomStringConvertible, Sendable, Equatable {
     public var errno: Int32?
     /// Extra explanation; replaces the errno text when present.
     public var reason: String?
+    /// A complete message that callers (and the runc test suite) match word for word; when
+    /// set it is the whole `description`, and the other fields only classify the error.
+    public var message: String?
 
     /// An error for `operation` on `path`; give `errno` for a failed syscall, `reason` otherwise.
     public init(operation: String, path: String = "", errno: Int32? = nil, reason: String? = nil) {
@@ -29,12 +32,21 @@ public struct CgroupError: Error, CustomStringConvertible, Sendable, Equatable {
         CgroupError(operation: "invalid \(field)", reason: reason)
     }
 
+    /// An error whose `description` is exactly `message`, for wording that must match runc's;
+    /// `path` and `errno` stay available to callers that react to them.
+    public static func verbatim(_ message: String, operation: String = "", path: String = "", errno: Int32? = nil) -> CgroupError {
+        var error = CgroupError(operation: operation, path: path, errno: errno)
+        error.message = message
+        return error
+    }
+
     /// A feature the host or this runtime does not provide.
     public static func unsupported(_ what: String, _ reason: String) -> CgroupError {
         CgroupError(operation: what, reason: reason)
     }
 
     public var description: String {
+        if let message { return message }
         var text = operation
         if !path.isEmpty { text += " " + path }
         if let reason {
@@ -44,6 +56,14 @@ public struct CgroupError: Error, CustomStringConvertible, Sendable, Equatable {
         }
         return text
     }
+}
+
+/// The errno text Go prints (`no such file or directory`, `device or resource busy`): glibc's
+/// with a lowercase first letter, for messages that must read like runc's.
+func goErrnoText(_ code: Int32) -> String {
+    let text = errnoText(code)
+    guard let first = text.first else { return text }
+    return first.lowercased() + text.dropFirst()
 }
 
 /// `strerror` text for `code`; glibc returns static strings for known codes.

@@ -23,6 +23,14 @@ public protocol CgroupFS: Sendable {
     /// directory `directory` and detaches the filters that were there before.
     /// Default: fails, so a fake never reaches the real `bpf(2)`.
     func attachDeviceFilter(_ program: [BPFInsn], to directory: String) throws(CgroupError)
+    /// Opens `path` read-only and returns the descriptor, which the caller closes: cgroup v1
+    /// event registration needs an open `memory.oom_control` to name in `cgroup.event_control`.
+    /// Default: fails, so a fake never opens host files.
+    func openForEvents(_ path: String) throws(CgroupError) -> Int32
+    /// A non-blocking, close-on-exec inotify descriptor that turns readable when the file at
+    /// `path` is modified (`IN_MODIFY`); the caller closes it. Default: fails, and callers
+    /// fall back to polling the file.
+    func watchModifications(_ path: String) throws(CgroupError) -> Int32
 }
 
 extension CgroupFS {
@@ -31,6 +39,14 @@ extension CgroupFS {
     public func attachDeviceFilter(_ program: [BPFInsn], to directory: String) throws(CgroupError) {
         throw CgroupError.unsupported("attach device filter to \(directory)",
                                       "this CgroupFS cannot load eBPF programs")
+    }
+
+    public func openForEvents(_ path: String) throws(CgroupError) -> Int32 {
+        throw CgroupError.unsupported("open \(path) for events", "this CgroupFS has no file descriptors")
+    }
+
+    public func watchModifications(_ path: String) throws(CgroupError) -> Int32 {
+        throw CgroupError.unsupported("watch \(path)", "this CgroupFS cannot watch files")
     }
 }
 
@@ -119,6 +135,14 @@ public struct HostCgroupFS: CgroupFS {
 
     public func attachDeviceFilter(_ program: [BPFInsn], to directory: String) throws(CgroupError) {
         try DeviceFilterLoader.loadAndAttach(program, cgroupDirectory: directory)
+    }
+
+    public func openForEvents(_ path: String) throws(CgroupError) -> Int32 {
+        try openRetrying(path, O_RDONLY | O_CLOEXEC, operation: "open")
+    }
+
+    public func watchModifications(_ path: String) throws(CgroupError) -> Int32 {
+        try LinuxEvents.inotifyModifyWatch(path)
     }
 
     private func openRetrying(_ path: String, _ flags: Int32, operation: String) throws(CgroupError) -> Int32 {

@@ -33,8 +33,9 @@ extension CgroupManager {
 
     func applyV1(_ r: Resources) throws(CgroupError) {
         if let key = r.unified?.keys.sorted().first {
+            // runc's ErrV1NoUnified wording; its tests look for "invalid configuration".
             throw CgroupError.unsupported("apply linux.resources.unified[\"\(key)\"]",
-                                          "unified (cgroup v2) settings cannot be applied on a cgroup v1 host")
+                                          "invalid configuration: cannot use unified on cgroup v1")
         }
         // runc's subsystem order: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio, rdma.
         try applyCpusetV1(r.cpu)
@@ -278,8 +279,13 @@ extension CgroupManager {
     }
 
     func isFrozenV1() -> Bool {
-        guard let dir = paths["freezer"], let state = try? read(dir, "freezer.state") else { return false }
-        return state.trimmed == "FROZEN"
+        freezerStateV1() == "FROZEN"
+    }
+
+    /// THAWED, FREEZING or FROZEN; nil without a freezer directory.
+    func freezerStateV1() -> String? {
+        guard let dir = paths["freezer"], let state = try? read(dir, "freezer.state") else { return nil }
+        return state.trimmed
     }
 
     // MARK: stats

@@ -255,6 +255,12 @@ extension CgroupManager {
         return eventsFrozenV2(dir)
     }
 
+    /// cgroup.freeze says 1: frozen or being frozen.
+    func freezeRequestedV2() -> Bool {
+        guard let dir = paths[""], let value = try? read(dir, "cgroup.freeze") else { return false }
+        return value.trimmed == "1"
+    }
+
     private func eventsFrozenV2(_ dir: String) -> Bool {
         guard let events = try? read(dir, "cgroup.events") else { return false }
         return CgroupText.keyValues(events)["frozen"] == 1

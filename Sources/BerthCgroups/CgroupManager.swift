@@ -129,6 +129,20 @@ public struct CgroupManager: Sendable {
         return result.sorted()
     }
 
+    /// Whether any process is in the container's cgroup or below it, in any hierarchy (v1) or
+    /// the one directory (v2). A cgroup that does not exist has none. runc refuses to create a
+    /// container in a cgroup that has processes ("container's cgroup is not empty"); ask
+    /// before `create()`. Unreadable files count as empty, like a cgroup removed meanwhile.
+    public func hasProcesses() -> Bool {
+        for directory in directories {
+            var found: Set<Int32> = []
+            // A failure part way still leaves what was found.
+            try? collectPids(directory, into: &found)
+            if !found.isEmpty { return true }
+        }
+        return false
+    }
+
     /// On v1 the hierarchies hold the same processes; prefer the ones every container uses.
     private var processDirectory: String? {
         if isV2 { return paths[""] }
@@ -155,10 +169,22 @@ public struct CgroupManager: Sendable {
         if isV2 { try setFrozenV2(false) } else { try thawV1() }
     }
 
-    /// Whether the kernel reports the cgroup frozen; false when that cannot be read.
+    /// Whether the kernel reports the cgroup frozen; false when that cannot be read (no
+    /// freezer, no cgroup). Stateless: it reads the files, so a cgroup frozen by someone else
+    /// before `create()` (v1 `freezer.state` FROZEN, v2 `cgroup.freeze` 1) reads as frozen.
+    /// On v1 a cgroup frozen only through a frozen parent reads as frozen too.
     public func isFrozen() -> Bool {
         if isV2 { return isFrozenV2() }
         return isFrozenV1()
+    }
+
+    /// Whether the cgroup is frozen or being frozen: for the check before `create()` (runc
+    /// fails with "container's cgroup unexpectedly frozen"). Unlike `isFrozen()` it also counts
+    /// a freeze that has not completed (v1 FREEZING; v2 `cgroup.freeze` 1 while
+    /// `cgroup.events` still says `frozen 0`). False when the cgroup or freezer does not exist.
+    public func wasFrozen() -> Bool {
+        if isV2 { return isFrozenV2() || freezeRequestedV2() }
+        return isFrozenV1() || freezerStateV1() == "FREEZING"
     }
 
     /// Current resource usage, shaped like runc's `events --stats`.

@@ -10,13 +10,14 @@ extension Spec {
     public static let defaultMaskedPaths = [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-        "/proc/scsi", "/sys/devices/virtual/powercap",
+        "/proc/scsi",
     ]
     public static let defaultReadonlyPaths = [
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
     ]
 
-    /// The spec `spec` writes: the same shape as `runc spec`, so bundles made for one work with the other.
+    /// The spec `spec` writes: the same as `runc spec` (hostname "runc", no cgroup namespace), so
+    /// bundles and scripts made for one work with the other.
     public static func defaultSpec(rootless: Bool = false) -> Spec {
         let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
         var spec = Spec(
@@ -28,7 +29,7 @@ extension Spec {
                 rlimits: [Rlimit(type: "RLIMIT_NOFILE", soft: 1024, hard: 1024)],
                 noNewPrivileges: true),
             root: Root(path: "rootfs", readonly: true),
-            hostname: rootless ? "runc" : "berth",
+            hostname: "runc",
             mounts: [
                 Mount(destination: "/proc", type: "proc", source: "proc"),
                 Mount(destination: "/dev", type: "tmpfs", source: "tmpfs",
@@ -48,7 +49,7 @@ extension Spec {
                 resources: Resources(devices: [DeviceCgroup(allow: false, access: "rwm")]),
                 namespaces: [
                     Namespace(type: "pid"), Namespace(type: "network"), Namespace(type: "ipc"),
-                    Namespace(type: "uts"), Namespace(type: "mount"), Namespace(type: "cgroup"),
+                    Namespace(type: "uts"), Namespace(type: "mount"),
                 ],
                 maskedPaths: defaultMaskedPaths,
                 readonlyPaths: defaultReadonlyPaths))

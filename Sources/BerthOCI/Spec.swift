@@ -50,6 +50,33 @@ public struct Process: Codable, Sendable, Equatable {
     public var scheduler: Scheduler?
     public var execCPUAffinity: ExecCPUAffinity?
 
+    enum CodingKeys: String, CodingKey {
+        case terminal, consoleSize, user, args, commandLine, env, cwd, capabilities, rlimits, noNewPrivileges
+        case apparmorProfile, oomScoreAdj, selinuxLabel, ioPriority, scheduler, execCPUAffinity
+    }
+
+    /// `user` and `cwd` are required by the spec, but runc's `exec --process` files often omit
+    /// them: they decode as uid 0 and "" (validation then names cwd for config.json).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        terminal = try c.decodeIfPresent(Bool.self, forKey: .terminal)
+        consoleSize = try c.decodeIfPresent(Box.self, forKey: .consoleSize)
+        user = try c.decodeIfPresent(User.self, forKey: .user) ?? User(uid: 0, gid: 0)
+        args = try c.decodeIfPresent([String].self, forKey: .args)
+        commandLine = try c.decodeIfPresent(String.self, forKey: .commandLine)
+        env = try c.decodeIfPresent([String].self, forKey: .env)
+        cwd = try c.decodeIfPresent(String.self, forKey: .cwd) ?? ""
+        capabilities = try c.decodeIfPresent(Capabilities.self, forKey: .capabilities)
+        rlimits = try c.decodeIfPresent([Rlimit].self, forKey: .rlimits)
+        noNewPrivileges = try c.decodeIfPresent(Bool.self, forKey: .noNewPrivileges)
+        apparmorProfile = try c.decodeIfPresent(String.self, forKey: .apparmorProfile)
+        oomScoreAdj = try c.decodeIfPresent(Int.self, forKey: .oomScoreAdj)
+        selinuxLabel = try c.decodeIfPresent(String.self, forKey: .selinuxLabel)
+        ioPriority = try c.decodeIfPresent(IOPriority.self, forKey: .ioPriority)
+        scheduler = try c.decodeIfPresent(Scheduler.self, forKey: .scheduler)
+        execCPUAffinity = try c.decodeIfPresent(ExecCPUAffinity.self, forKey: .execCPUAffinity)
+    }
+
     public init(terminal: Bool? = nil, user: User = User(uid: 0, gid: 0), args: [String]? = nil,
                 env: [String]? = nil, cwd: String = "/", capabilities: Capabilities? = nil,
                 rlimits: [Rlimit]? = nil, noNewPrivileges: Bool? = nil, oomScoreAdj: Int? = nil) {

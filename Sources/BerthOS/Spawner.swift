@@ -94,6 +94,9 @@ public enum Spawner {
             cm.kind = m.bind ? Int32(BERTH_MOUNT_BIND.rawValue) : Int32(BERTH_MOUNT_NORMAL.rawValue)
             cm.dest_is_file = m.destinationIsFile ? 1 : 0
             cm.dest_is_symlink = m.symlink ? 1 : 0
+            // An fd opened here would name a mount of our namespace, which the child (in its own
+            // mount namespace) can't bind from (EINVAL); the child opens sources itself.
+            cm.source_fd = -1
             mounts[i] = cm
         }
         c.mounts = UnsafePointer(mounts); c.n_mounts = Int32(plan.mounts.count)

@@ -19,6 +19,9 @@ extension Runtime {
         public var caps: [String] = []
         public var noNewPrivileges = false
         public var preserveFds: Int32 = 0
+        /// `--cgroup [controller[,controller…]:]path`: a sub-cgroup of the container's to run in.
+        public var cgroups: [String] = []
+        public var ignorePaused = false
         public init() {}
     }
 
@@ -26,7 +29,8 @@ extension Runtime {
     func execProcess(_ o: ExecOptions, base: Spec) throws(RuntimeError) -> Process {
         if let file = o.processFile {
             do {
-                let p = try JSONDecoder().decode(Process.self, from: Data(try FS.readBytes(file)))
+                var p = try JSONDecoder().decode(Process.self, from: Data(try FS.readBytes(file)))
+                if p.cwd.isEmpty { p.cwd = "/" }
                 do { try p.validate(field: "process") } catch { throw RuntimeError("\(file): \(error.field): \(error.reason)") }
                 return p
             } catch let e as RuntimeError {
@@ -63,12 +67,32 @@ extension Runtime {
         return p
     }
 
+    /// `--cgroup` values: `path` (every controller) or `ctrl[,ctrl…]:path`, as runc's
+    /// SubCgroupPaths map: controller name (or "" for all) → sub-cgroup path.
+    static func parseExecCgroups(_ values: [String]) throws(RuntimeError) -> [String: String]? {
+        guard !values.isEmpty else { return nil }
+        var map: [String: String] = [:]
+        for v in values {
+            let parts = v.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 1 {
+                if map[""] != nil { throw RuntimeError("exec --cgroup: only one path may apply to all controllers") }
+                map[""] = parts[0]
+            } else {
+                for ctrl in parts[0].split(separator: ",") {
+                    if map[String(ctrl)] != nil { throw RuntimeError("exec --cgroup: controller \(ctrl) given twice") }
+                    map[String(ctrl)] = parts[1]
+                }
+            }
+        }
+        return map
+    }
+
     /// Runs a new process inside a container. Returns its exit code (0 when detached).
     public func exec(id: String, options o: ExecOptions) throws(RuntimeError) -> Int32 {
         let rec = try store.load(id)
         switch status(rec) {
         case .stopped: throw RuntimeError("cannot exec in a stopped container")
-        case .paused: throw RuntimeError("cannot exec in a paused container")
+        case .paused: if !o.ignorePaused { throw RuntimeError("cannot exec in a paused container") }
         default: break
         }
         let spec = try store.loadConfig(id)
@@ -96,11 +120,17 @@ extension Runtime {
         let child: SpawnedInit
         do { child = try Spawner.spawn(plan, consoleSocket: console) } catch { throw RuntimeError("exec in \(id): \(error)") }
         if console >= 0 { close(console) }
+        log.debug("nsexec container setup")
         do {
             let cg = try cgroupManager(rec)
-            try cg.add(pid: child.pid)
+            if let subs = try Runtime.parseExecCgroups(o.cgroups) {
+                try cg.add(pid: child.pid, subCgroups: subs)
+            } else {
+                try cg.add(pid: child.pid)
+            }
             if let adj = process.oomScoreAdj { try FS.write("/proc/\(child.pid)/oom_score_adj", "\(adj)") }
             try child.send("{\"type\":\"continue\"}")
+            log.debug("child process in init()")
             guard let msg = try child.receive() else {
                 let code = try Proc.wait(child.pid)
                 throw RuntimeError("exec in \(id): process exited before it was ready (status \(code))")
@@ -110,6 +140,7 @@ extension Runtime {
                 _ = try? Proc.wait(child.pid)
                 throw RuntimeError(m.message ?? "exec failed")
             }
+            log.debug("setns_init: about to exec")
             if let pidFile = o.pidFile { try FS.write(FS.absolute(pidFile), "\(child.pid)", atomic: true) }
         } catch let e as RuntimeError {
             Glibc.kill(child.pid, SIGKILL); _ = try? Proc.wait(child.pid)

@@ -5,8 +5,8 @@ import BerthOS
 import BerthCgroups
 import BerthSeccomp
 
-/// `state` output: the spec's fields plus what runc adds (rootfs, created, owner).
-struct StateOutput: Encodable {
+/// `state` output: the spec's fields plus what runc adds (rootfs, created, owner), in runc's order.
+struct StateOutput {
     var ociVersion: String
     var id: String
     var pid: Int32
@@ -16,6 +16,18 @@ struct StateOutput: Encodable {
     var created: String
     var owner: String
     var annotations: [String: String]?
+
+    var json: OrderedJSON {
+        var fields: [(String, OrderedJSON)] = [
+            ("ociVersion", .string(ociVersion)), ("id", .string(id)), ("pid", .int(Int64(pid))),
+            ("status", .string(status)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
+            ("created", .string(created)), ("owner", .string(owner)),
+        ]
+        if let a = annotations, !a.isEmpty {
+            fields.append(("annotations", .object(a.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        }
+        return .object(fields)
+    }
 }
 
 extension Runtime {
@@ -27,13 +39,13 @@ extension Runtime {
     }
 
     public func stateJSON(id: String) throws(RuntimeError) -> String {
-        JSON.encode(stateOutput(try store.load(id)), pretty: true)
+        stateOutput(try store.load(id)).json.render(pretty: true)
     }
 
     public func list(json: Bool, quiet: Bool) -> String {
         let recs = store.ids().compactMap { try? store.load($0) }
         if quiet { return recs.map { $0.id + "\n" }.joined() }
-        if json { return JSON.encode(recs.map(stateOutput)) + "\n" }
+        if json { return OrderedJSON.array(recs.map { stateOutput($0).json }).render() + "\n" }
         var rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
         for r in recs {
             let s = stateOutput(r)
@@ -128,14 +140,43 @@ extension Runtime {
         return r
     }
 
-    struct StatsEvent: Encodable { var type: String; var id: String; var data: CgroupStats }
-
     public func statsEvent(id: String) throws(RuntimeError) -> String {
         let rec = try store.load(id)
         if status(rec) == .stopped { throw RuntimeError("container not running") }
         do {
-            return JSON.encode(StatsEvent(type: "stats", id: id, data: try cgroupManager(rec).stats()))
+            let data = JSON.encode(try cgroupManager(rec).stats())
+            return OrderedJSON.object([("type", .string("stats")), ("id", .string(id)), ("data", .raw(data))]).render()
         } catch { throw RuntimeError("stats of \(id): \(error)") }
+    }
+
+    /// `events`: a stats event every interval and an `oom` event as soon as the container's
+    /// cgroup reports one, until the container stops.
+    public func streamEvents(id: String, intervalMs: Int, emit: (String) -> Void) throws(RuntimeError) {
+        let rec = try store.load(id)
+        if status(rec) == .stopped { throw RuntimeError("container not running") }
+        let cg = try cgroupManager(rec)
+        let watcher = try? cg.oomWatcher()
+        defer { watcher?.close() }
+        let oom = OrderedJSON.object([("type", .string("oom")), ("id", .string(id))]).render()
+        var next = Runtime.nowMs() + intervalMs
+        while status(rec) != .stopped {
+            let wait = max(0, min(next - Runtime.nowMs(), 200))
+            if let watcher {
+                if watcher.wait(timeoutMs: Int32(wait)) { emit(oom) }
+            } else {
+                usleep(UInt32(wait) * 1000)
+            }
+            if Runtime.nowMs() >= next {
+                if let line = try? statsEvent(id: id) { emit(line) }
+                next += intervalMs
+            }
+        }
+    }
+
+    static func nowMs() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
     }
 
     public static func features() -> Features {

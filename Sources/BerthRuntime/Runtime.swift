@@ -109,6 +109,10 @@ public struct Runtime: Sendable {
             // Cgroups first: the child is placed in them before it does anything.
             let layout = try CgroupLayout.host()
             let cg = try CgroupManager(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, containerID: id, fs: HostCgroupFS())
+            // A cgroup that already has members, or was frozen, can't hold a new container (runc);
+            // checked before creating anything, and such a cgroup is left as it was.
+            if cg.hasProcesses() { throw RuntimeError("container's cgroup is not empty") }
+            if cg.wasFrozen() { throw RuntimeError("container's cgroup unexpectedly frozen") }
             try cg.create()
             undo.add { try? cg.destroy() }
             if let r = spec.linux?.resources { try cg.apply(Runtime.withDefaultDeviceRules(r, spec: spec)) }
@@ -138,6 +142,7 @@ public struct Runtime: Sendable {
             undo.add { Glibc.kill(child.pid, SIGKILL); _ = try? Proc.wait(child.pid) }
             var startTime = Proc.startTime(child.pid)
             log.phase("cloned")
+            log.debug("nsexec container setup")
 
             if plan.cloneFlags & BERTH_CLONE_NEWUSER != 0 {
                 try Runtime.writeIDMaps(pid: child.pid, spec: spec)
@@ -156,6 +161,7 @@ public struct Runtime: Sendable {
             var stateJSON = JSON.encode(creating)
             try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
             try child.send("{\"type\":\"continue\"}")
+            log.debug("child process in init()")
             while true {
                 guard let msg = try child.receive() else {
                     let code = try Proc.wait(child.pid)
@@ -180,6 +186,7 @@ public struct Runtime: Sendable {
                     try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
                     continue
                 case "ready":
+                    log.debug("init: closing the pipe to signal completion")
                     break
                 case "error":
                     _ = try? Proc.wait(child.pid)
@@ -206,8 +213,8 @@ public struct Runtime: Sendable {
     }
 
     /// Like runc, the devices every container gets (and mknod of any node) are allowed after the
-    /// spec's own rules, and so is each device the spec creates; otherwise a "deny all" rule
-    /// would stop the init from making /dev/null.
+    /// spec's own rules; otherwise a "deny all" rule would stop the init from making /dev/null.
+    /// Devices in `linux.devices` are created but only usable if the spec's rules allow them.
     static func withDefaultDeviceRules(_ r: Resources, spec: Spec) -> Resources {
         guard var rules = r.devices else { return r }
         func allow(_ t: String, _ major: Int64?, _ minor: Int64?, _ access: String = "rwm") -> DeviceCgroup {
@@ -218,9 +225,6 @@ public struct Runtime: Sendable {
             allow("c", 1, 3), allow("c", 1, 8), allow("c", 1, 7), allow("c", 5, 0), allow("c", 1, 5), allow("c", 1, 9),
             allow("c", 136, nil), allow("c", 5, 2), allow("c", 10, 200),
         ]
-        for d in spec.linux?.devices ?? [] where d.type != "p" {
-            rules.append(allow(d.type == "b" ? "b" : "c", d.major, d.minor))
-        }
         var out = r
         out.devices = rules
         return out
@@ -312,7 +316,11 @@ public struct Runtime: Sendable {
     public func kill(id: String, signal: Int32, all: Bool) throws(RuntimeError) {
         let rec = try store.load(id)
         let st = status(rec)
-        if st == .stopped { throw RuntimeError("container not running") }
+        if st == .stopped {
+            // With --all there may be nothing left to signal, which is not an error (runc).
+            if all { return }
+            throw RuntimeError("container not running")
+        }
         if all {
             let cg = try cgroupManager(rec)
             let pids = (try? cg.pids()) ?? [rec.pid]
@@ -382,7 +390,7 @@ public struct Runtime: Sendable {
     // MARK: - run
 
     /// create + start; in the foreground, waits for the container, deletes it, and returns its exit code.
-    public func run(id: String, options: CreateOptions, detach: Bool) throws(RuntimeError) -> Int32 {
+    public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws(RuntimeError) -> Int32 {
         var consolePair: [Int32] = [-1, -1]
         var wantsLocalConsole = false
         if options.consoleSocket == nil, !detach, let spec = try? Runtime.loadSpec(bundle: FS.absolute(options.bundle)),
@@ -421,6 +429,8 @@ public struct Runtime: Sendable {
             try destroyProcesses(rec, paused: false)
         }
         log.phase("exited \(code)")
+        // --keep: leave the stopped container (state, cgroups) for inspection and `delete`.
+        if keep { return code }
         try finalizeDelete(rec)
         log.phase("deleted")
         return code

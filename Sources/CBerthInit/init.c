@@ -279,11 +279,23 @@ static void do_mount(const struct berth_mount *m) {
         close(pfd);
         return;
     }
+    if (m->fstype && (strcmp(m->fstype, "proc") == 0 || strcmp(m->fstype, "sysfs") == 0)) {
+        // A symlinked /proc or /sys in the image could redirect the mount elsewhere in the rootfs.
+        int lfd = open_in_root_nofollow(m->dest);
+        struct stat st;
+        if (lfd >= 0 && fstat(lfd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            char what[160]; s_cat3(what, sizeof(what), "mount ", m->fstype, " on");
+            char msg[4200]; s_cat3(msg, sizeof(msg), m->dest, ": must be mounted on ordinary directory", "");
+            die(what, msg, 0);
+        }
+        if (lfd >= 0) close(lfd);
+    }
     bool as_file = m->dest_is_file;
     int srcfd = -1;
     if (m->kind == BERTH_MOUNT_BIND) {
-        // Open the source first so a bind of a file gets a file mount point.
-        srcfd = open(m->source, O_PATH | O_CLOEXEC);
+        // The parent opened the source in the host's user namespace (it may not be reachable
+        // from ours); a bind of a file gets a file mount point.
+        srcfd = m->source_fd >= 0 ? m->source_fd : open(m->source, O_PATH | O_CLOEXEC);
         if (srcfd < 0) die("bind mount source", m->source, errno);
         struct stat st;
         if (fstat(srcfd, &st) == 0) as_file = !S_ISDIR(st.st_mode);
@@ -381,6 +393,8 @@ static void run_hooks(const struct berth_hook *hooks, int n, const char *kind) {
         if (pid < 0) die("fork hook", h->path, errno);
         if (pid == 0) {
             dup2(pfd[0], 0);
+            // Before pivot_root hooks start in the rootfs, as with runc; after it, in "/".
+            if (chdir(rootfd >= 0 && P->rootfs && !strcmp(kind, "createContainer") ? P->rootfs : "/") < 0) _exit(126);
             syscall(SYS_execve, h->path, h->argv, h->envp);
             _exit(127);
         }
@@ -509,6 +523,8 @@ static void setup_console(void) {
     if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("unlock pty", "/dev/ptmx", errno);
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) die("open pty peer", "/dev/ptmx", errno);
+    // The terminal belongs to the process's user (its group stays devpts' tty group).
+    if (fchown(slave, P->uid, (gid_t)-1) < 0) die("chown pty", "/dev/ptmx", errno);
     if (P->cols && P->rows) {
         struct winsize ws = {.ws_row = P->rows, .ws_col = P->cols};
         ioctl(master, TIOCSWINSZ, &ws);
@@ -734,13 +750,16 @@ static int child_main(void) {
     }
     if (P->set_personality && personality(P->personality) < 0) die("personality", NULL, errno);
 
-    if (P->cwd && chdir(P->cwd) < 0) {
+    bool cwd_done = false;
+    if (P->cwd && chdir(P->cwd) == 0) cwd_done = true;
+    else if (P->cwd) {
         // Like runc, a missing cwd is created (inside the new root) before the user switch.
         if (errno == ENOENT && !P->is_exec && rootfd >= 0) {
             int fd = mkdirall_in_root(P->cwd, false);
             if (fd < 0) die("create cwd", P->cwd, errno);
             close(fd);
-            if (chdir(P->cwd) < 0 && errno != EACCES) die("chdir to cwd", P->cwd, errno);
+            if (chdir(P->cwd) == 0) cwd_done = true;
+            else if (errno != EACCES) die("chdir to cwd", P->cwd, errno);
         } else if (errno != EACCES) {
             die("chdir to cwd", P->cwd, errno);
         }
@@ -752,7 +771,8 @@ static int child_main(void) {
     apply_caps();
     apply_user();
     umask(P->umask >= 0 ? P->umask : 022);
-    if (P->cwd && chdir(P->cwd) < 0) die("chdir to cwd", P->cwd, errno);
+    // Root could not enter cwd (root-squashed or 0700 elsewhere): the process's user may.
+    if (P->cwd && !cwd_done && chdir(P->cwd) < 0) die("chdir to cwd", P->cwd, errno);
 
     send_msg("{\"type\":\"ready\"}");
     wait_for_start();

@@ -1,4 +1,5 @@
 import BerthCgroups
+import Glibc
 import Synchronization
 
 /// In-memory cgroup filesystem: files are strings, directories a set, every write is logged,
@@ -12,6 +13,8 @@ final class FakeCgroupFS: CgroupFS {
         var removed: [String] = []
         var failures: [String: [Int32]] = [:]
         var attached: [(directory: String, program: [BPFInsn])] = []
+        /// Contents returned by the next reads of a path, one per read; the file keeps the last.
+        var scripted: [String: [String]] = [:]
     }
 
     struct Write: Sendable, Equatable, CustomStringConvertible {
@@ -36,6 +39,12 @@ final class FakeCgroupFS: CgroupFS {
         }
     }
 
+    /// Makes the next reads of `path` return `contents` in turn (the kernel changing a file
+    /// between reads); later reads return the last of them.
+    func script(_ path: String, _ contents: [String]) {
+        state.withLock { $0.scripted[path, default: []].append(contentsOf: contents) }
+    }
+
     /// Makes the next `times` operations on `path` fail with `code`.
     func fail(_ path: String, errno code: Int32, times: Int = 1) {
         state.withLock { $0.failures[path, default: []].append(contentsOf: Array(repeating: code, count: times)) }
@@ -53,6 +62,10 @@ final class FakeCgroupFS: CgroupFS {
     func read(_ path: String) throws(CgroupError) -> String {
         try state.withLock { state throws(CgroupError) in
             try FakeCgroupFS.injected(&state, path, "read")
+            if var queue = state.scripted[path], !queue.isEmpty, state.files[path] != nil {
+                state.files[path] = queue.removeFirst()
+                state.scripted[path] = queue
+            }
             guard let value = state.files[path] else { throw CgroupError.syscall("read", path, errno: 2) }
             return value
         }
@@ -106,6 +119,18 @@ final class FakeCgroupFS: CgroupFS {
 
     func attachDeviceFilter(_ program: [BPFInsn], to directory: String) throws(CgroupError) {
         state.withLock { $0.attached.append((directory, program)) }
+    }
+
+    /// A real descriptor (of /dev/null) standing for the fake file, so an eventfd
+    /// registration can name it; fails like open(2) when the fake file does not exist.
+    func openForEvents(_ path: String) throws(CgroupError) -> Int32 {
+        try state.withLock { state throws(CgroupError) in
+            try FakeCgroupFS.injected(&state, path, "open")
+            guard state.files[path] != nil else { throw CgroupError.syscall("open", path, errno: ENOENT) }
+        }
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw CgroupError.syscall("open /dev/null for", path, errno: errno) }
+        return fd
     }
 
     private static func injected(_ state: inout State, _ path: String, _ operation: String) throws(CgroupError) {

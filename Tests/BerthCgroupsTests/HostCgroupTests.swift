@@ -104,6 +104,123 @@ enum Host {
         #expect(error?.errno == ENOENT)
     }
 
+    @Test(.enabled(if: Host.isRoot && Host.isV1, "needs root on a cgroup v1 host"))
+    func execSubCgroupAndOccupancyOnV1() throws {
+        guard let layout = Host.layout else { return }
+        let fs = HostCgroupFS()
+        let name = "/" + Host.uniqueName("berth-test-sub")
+        let manager = try CgroupManager(layout: layout, cgroupsPath: name, containerID: "unused", fs: fs)
+        #expect(!manager.hasProcesses())  // not created yet
+        let memory = try #require(manager.paths["memory"])
+        defer {
+            try? fs.rmdir(memory + "/submem")
+            do { try manager.destroy() } catch { Issue.record("destroy: \(error)") }
+            for directory in manager.directories { #expect(!fs.exists(directory), "left behind: \(directory)") }
+        }
+        try manager.create()
+        #expect(!manager.hasProcesses())
+        try fs.mkdirAll(memory + "/submem")
+
+        let pid = try spawnSleep()
+        var reaped = false
+        defer {
+            if !reaped {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+        }
+        try manager.add(pid: pid, subCgroup: "submem", controllers: ["memory"])
+        let cgroups = CgroupLayout.processCgroups(try fs.read("/proc/\(pid)/cgroup"))
+        #expect(cgroups["memory"] == name + "/submem")
+        #expect(cgroups["pids"] == name)
+        #expect(cgroups["freezer"] == name)
+        #expect(manager.hasProcesses())
+
+        let missing = #expect(throws: CgroupError.self) { try manager.add(pid: pid, subCgroup: "nonexistent", controllers: ["cpu"]) }
+        let cpu = try #require(manager.paths["cpu"])
+        #expect(missing?.description == "adding pid \(pid) to cgroups: open \(cpu)/nonexistent/cgroup.procs: no such file or directory")
+        let parent = #expect(throws: CgroupError.self) { try manager.add(pid: pid, subCgroup: "..", controllers: nil) }
+        #expect(parent?.description == ".. is not a sub cgroup path")
+
+        // Back to the container cgroup everywhere, then gone.
+        try manager.add(pid: pid, subCgroup: "/", controllers: nil)
+        #expect(CgroupLayout.processCgroups(try fs.read("/proc/\(pid)/cgroup"))["memory"] == name)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        reaped = true
+        #expect(!manager.hasProcesses())
+    }
+
+    @Test(.enabled(if: Host.isRoot && Host.isV1, "needs root on a cgroup v1 host"))
+    func freezerFrozenBeforeCreateOnV1() throws {
+        guard let layout = Host.layout else { return }
+        let fs = HostCgroupFS()
+        let manager = try CgroupManager(layout: layout, cgroupsPath: "/" + Host.uniqueName("berth-test-frozen"), containerID: "unused", fs: fs)
+        let freezer = try #require(manager.paths["freezer"])
+        defer {
+            try? fs.write(freezer + "/freezer.state", "THAWED")
+            do { try manager.destroy() } catch { Issue.record("destroy: \(error)") }
+            for directory in manager.directories { #expect(!fs.exists(directory), "left behind: \(directory)") }
+        }
+        // What runc's "runc run/create should refuse pre-existing frozen cgroup" does.
+        try fs.mkdirAll(freezer)
+        try fs.write(freezer + "/freezer.state", "FROZEN")
+        #expect(manager.wasFrozen())
+        #expect(manager.isFrozen())
+        try manager.create()
+        #expect(manager.wasFrozen())
+        try manager.thaw()
+        #expect(!manager.wasFrozen())
+    }
+
+    @Test(.enabled(if: Host.isRoot && Host.isV1, "needs root on a cgroup v1 host"),
+          .timeLimit(.minutes(1)))
+    func oomNotificationOnV1() throws {
+        guard let layout = Host.layout else { return }
+        let fs = HostCgroupFS()
+        let manager = try CgroupManager(layout: layout, cgroupsPath: "/" + Host.uniqueName("berth-test-oom"), containerID: "unused", fs: fs)
+        defer {
+            do { try manager.destroy() } catch { Issue.record("destroy: \(error)") }
+            for directory in manager.directories { #expect(!fs.exists(directory), "left behind: \(directory)") }
+        }
+        try manager.create()
+        try manager.apply(Resources(memory: Memory(limit: 8 << 20, swap: 8 << 20)))
+        let watcher = try manager.oomWatcher()
+        defer { watcher.close() }
+        #expect(!watcher.wait(timeoutMs: 0))
+
+        // A shell that waits for a line on stdin, then grows without bound (tail keeps the
+        // newline-free /dev/zero as one line): joined to the cgroup before it allocates.
+        var pipeFDs: [Int32] = [0, 0]
+        try #require(pipe(&pipeFDs) == 0)
+        let pid = try spawn(["/bin/sh", "-c", "read line; exec tail /dev/zero"], stdin: pipeFDs[0])
+        close(pipeFDs[0])
+        var reaped = false
+        defer {
+            close(pipeFDs[1])
+            if !reaped {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+        }
+        try manager.add(pid: pid)
+        #expect(write(pipeFDs[1], "go\n", 3) == 3)
+
+        #expect(watcher.wait(timeoutMs: 20_000), "no OOM event within 20 s")
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        reaped = true
+        #expect(status & 0x7f == SIGKILL, "the OOM killer ends tail: status \(status)")
+
+        // Removing the cgroup signals the eventfd too; that is not an OOM.
+        try manager.destroy()
+        #expect(!watcher.wait(timeoutMs: 5000))
+        #expect(watcher.cgroupRemoved)
+    }
+
     private func spawnSleep() throws -> pid_t {
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("30"), nil]

@@ -117,9 +117,9 @@ struct CocoaLikeError: Error { var path: String; init(_ p: String) { path = p } 
         s = base(); s.process?.cwd = "relative"
         #expect(field(s) == "process.cwd")
         s = base(); s.linux?.namespaces?.append(Namespace(type: "bogus"))
-        #expect(field(s) == "linux.namespaces[6].type")
+        #expect(field(s) == "linux.namespaces[5].type")
         s = base(); s.linux?.namespaces?.append(Namespace(type: "pid"))
-        #expect(field(s) == "linux.namespaces[6].type")
+        #expect(field(s) == "linux.namespaces[5].type")
         s = base(); s.mounts?[0].destination = "proc"
         #expect(field(s) == "mounts[0].destination")
         s = base(); s.process?.rlimits = [Rlimit(type: "RLIMIT_BOGUS", soft: 1, hard: 1)]
@@ -151,7 +151,7 @@ struct CocoaLikeError: Error { var path: String; init(_ p: String) { path = p } 
     @Test func errorMessageNamesFieldAndReason() {
         var s = base(); s.linux?.namespaces?.append(Namespace(type: "bogus"))
         do { try s.validate(); Issue.record("expected an error") } catch {
-            #expect(error.description == "config.json: linux.namespaces[6].type: unknown namespace type \"bogus\"")
+            #expect(error.description == "config.json: linux.namespaces[5].type: unknown namespace type \"bogus\"")
         }
     }
 }

@@ -49,7 +49,7 @@ import CBerthInit
     }
 
     @Test func namespacesBecomeCloneFlags() throws {
-        let p = try plan(spec())
+        let p = try plan(spec { $0.linux?.namespaces?.append(Namespace(type: "cgroup")) })
         let want = BERTH_CLONE_NEWPID | BERTH_CLONE_NEWNET | BERTH_CLONE_NEWIPC | BERTH_CLONE_NEWUTS | BERTH_CLONE_NEWNS
         #expect(p.cloneFlags == want)
         #expect(p.unshareCgroupNS)   // after the parent placed the child in its cgroup
@@ -93,7 +93,7 @@ import CBerthInit
     }
 
     @Test func cgroupV1MountIsATmpfsWithOneMountPerHierarchy() throws {
-        let p = try plan(spec())
+        let p = try plan(spec { $0.linux?.namespaces?.append(Namespace(type: "cgroup")) })
         let cg = p.mounts.filter { $0.destination.hasPrefix("/sys/fs/cgroup") }
         #expect(cg.first?.type == "tmpfs")
         #expect(cg.contains { $0.destination == "/sys/fs/cgroup/memory" && $0.type == "cgroup" && $0.data == "memory" })
@@ -112,7 +112,7 @@ import CBerthInit
     }
 
     @Test func cgroupV2MountsCgroup2() throws {
-        let p = try plan(spec()) { $0.cgroupsV2 = true; $0.cgroups = [Planner.CgroupView(name: "", options: "", hostDir: "/sys/fs/cgroup/berth/x")] }
+        let p = try plan(spec { $0.linux?.namespaces?.append(Namespace(type: "cgroup")) }) { $0.cgroupsV2 = true; $0.cgroups = [Planner.CgroupView(name: "", options: "", hostDir: "/sys/fs/cgroup/berth/x")] }
         let found = p.mounts.contains { $0.destination == "/sys/fs/cgroup" && $0.type == "cgroup2" }
         #expect(found)
     }
@@ -151,7 +151,7 @@ import CBerthInit
         #expect(p.cwd == "/tmp" && p.pathEnv == "/bin")
         #expect(p.rlimits.first.map { $0.resource == 6 && $0.soft == 10 && $0.hard == 20 } == true)
         #expect(p.sysctls.first.map { $0.key == "net/ipv4/ip_forward" && $0.value == "1" } == true)
-        #expect(p.hostname == "berth")
+        #expect(p.hostname == "runc")
     }
 
     @Test func capabilitiesBecomeMasks() throws {

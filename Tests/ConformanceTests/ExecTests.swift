@@ -25,7 +25,7 @@ struct ExecTests {
 
     @Test func execIsInTheContainersCgroup() throws {
         let h = try RuntimeHarness(); defer { h.cleanup() }
-        let (id, _) = try h.startSleeper()
+        let (id, _) = try h.startSleeper { $0.linux?.namespaces?.append(Namespace(type: "cgroup")) }
         let pid = try h.state(id).pid
         let r = try h.exec(id, ["cat", "/proc/self/cgroup"])
         #expect(r.status == 0)

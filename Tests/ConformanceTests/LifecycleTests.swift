@@ -252,6 +252,6 @@ struct LifecycleTests {
         try h.writeSpec(spec, bundle: bundle)
         let run = try h.runContainer(bundle)
         #expect(run.status == 0, "\(run)")
-        #expect(lines(run.stdout) == ["berth", "RO_ROOT"], "\(run)")
+        #expect(lines(run.stdout) == ["runc", "RO_ROOT"], "\(run)")
     }
 }

@@ -17,7 +17,8 @@ struct Kill: ParsableCommand {
     @Argument(help: "Signal name or number.") var signal: String = "SIGTERM"
     func run() throws {
         perform {
-            guard let sig = Signals.parse(signal) else { throw RuntimeError("unknown signal \"\(signal)\"") }
+            // Signal 0 only checks that the container can be signalled.
+            guard let sig = signal == "0" ? 0 : Signals.parse(signal) else { throw RuntimeError("unknown signal \"\(signal)\"") }
             try globals.runtime().kill(id: id, signal: sig, all: all)
         }
     }
@@ -78,12 +79,7 @@ struct Events: ParsableCommand {
             let rt = try globals.runtime()
             if stats { Stdout.write(try rt.statsEvent(id: id) + "\n"); return }
             guard let seconds = Events.seconds(interval), seconds > 0 else { throw RuntimeError("invalid interval \"\(interval)\"") }
-            while true {
-                let rec = try rt.store.load(id)
-                if rt.status(rec) == .stopped { return }
-                Stdout.write(try rt.statsEvent(id: id) + "\n")
-                usleep(UInt32(seconds * 1_000_000))
-            }
+            try rt.streamEvents(id: id, intervalMs: Int(seconds * 1000)) { Stdout.write($0 + "\n") }
         }
     }
     static func seconds(_ s: String) -> Double? {
@@ -100,7 +96,7 @@ struct Update: ParsableCommand {
     @Option(name: .long) var memory: String?
     @Option(name: .customLong("memory-reservation")) var memoryReservation: String?
     @Option(name: .customLong("memory-swap")) var memorySwap: String?
-    @Option(name: .customLong("cpu-shares")) var cpuShares: UInt64?
+    @Option(name: [.customLong("cpu-share"), .customLong("cpu-shares")]) var cpuShares: UInt64?
     @Option(name: .customLong("cpu-quota")) var cpuQuota: Int64?
     @Option(name: .customLong("cpu-period")) var cpuPeriod: UInt64?
     @Option(name: .customLong("cpu-rt-runtime")) var cpuRtRuntime: Int64?
@@ -201,18 +197,23 @@ struct Exec: ParsableCommand {
     @Option(name: .customLong("preserve-fds")) var preserveFds: Int32 = 0
     @Option(name: .customLong("process-label")) var processLabel: String?
     @Option(name: [.short, .customLong("apparmor")]) var apparmor: String?
+    @Option(name: .customLong("cgroup"), help: "Run in a sub-cgroup: [controller[,controller…]:]path (repeatable).")
+    var cgroup: [String] = []
+    @Flag(name: .customLong("ignore-paused"), help: "Allow exec in a paused container.") var ignorePaused = false
     @Argument(help: "Container id.") var id: String
     @Argument(parsing: .captureForPassthrough) var command: [String] = []
 
     func run() throws {
         var code: Int32 = 0
-        perform {
+        // runc exits 255 when exec itself fails (the process's own status is passed through).
+        perform(exitCode: 255) {
             var o = Runtime.ExecOptions()
             o.processFile = process
             o.args = command.first == "--" ? Array(command.dropFirst()) : command
             o.tty = tty; o.consoleSocket = consoleSocket; o.detach = detach; o.pidFile = pidFile
             o.cwd = cwd; o.env = env; o.user = user; o.additionalGids = additionalGids; o.caps = cap
             o.noNewPrivileges = noNewPrivs; o.preserveFds = preserveFds
+            o.cgroups = cgroup; o.ignorePaused = ignorePaused
             code = try globals.runtime().exec(id: id, options: o)
         }
         Glibc.exit(code)

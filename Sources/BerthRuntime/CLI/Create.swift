@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var code: Int32 = 0
-        perform { code = try globals.runtime().run(id: id, options: flags.options, detach: detach) }
+        perform { code = try globals.runtime().run(id: id, options: flags.options, detach: detach, keep: keep) }
         Glibc.exit(code)
     }
 }

@@ -60,14 +60,14 @@ public struct GlobalOptions: Sendable {
 nonisolated(unsafe) var globals = GlobalOptions()
 
 /// Exit with a runtime error the way runc does: message on stderr and in --log.
-func fail(_ e: any Error) -> Never {
+func fail(_ e: any Error, exitCode: Int32 = 1) -> Never {
     let msg = (e as? RuntimeError)?.message ?? "\(e)"
     globals.logger.error(msg)
-    FileHandleStderr.write("berth-runtime: \(msg)\n")
-    exit(1)
+    FileHandleStderr.write("\(Help.program): \(msg)\n")
+    exit(exitCode)
 }
 
 /// Runs a command body, turning errors into runc-style failures.
-func perform(_ body: () throws -> Void) {
-    do { try body() } catch { fail(error) }
+func perform(exitCode: Int32 = 1, _ body: () throws -> Void) {
+    do { try body() } catch { fail(error, exitCode: exitCode) }
 }

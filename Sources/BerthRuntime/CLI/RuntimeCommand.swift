@@ -15,20 +15,37 @@ public struct RuntimeCommand: ParsableCommand {
         subcommands: [
             Create.self, Start.self, Run.self, StateCmd.self, Kill.self, Delete.self, List.self,
             Exec.self, Ps.self, Pause.self, Resume.self, Events.self, Update.self, FeaturesCmd.self, SpecCmd.self,
+            Checkpoint.self, Restore.self,
         ])
     public init() {}
+
+    /// `--memory -1` means the value -1 (runc's CLI reads it so); ArgumentParser would take "-1"
+    /// for a flag, so such pairs are joined into `--memory=-1`.
+    static func joinNegativeValues(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--"), !a.contains("="), i + 1 < args.count, isNegativeNumber(args[i + 1]) {
+                out.append(a + "=" + args[i + 1]); i += 2; continue
+            }
+            out.append(a); i += 1
+        }
+        return out
+    }
+
+    static func isNegativeNumber(_ s: String) -> Bool {
+        s.count > 1 && s.hasPrefix("-") && s.dropFirst().allSatisfy(\.isNumber)
+    }
 
     /// Entry point for the thin main.
     public static func entry() -> Never {
         let argv = Array(CommandLine.arguments.dropFirst())
         let rest: [String]
         do { (globals, rest) = try GlobalOptions.split(argv) } catch { fail(error) }
-        if rest.first == "--version" || rest.first == "-v" {
-            print("berth-runtime version \(version)\nspec: \(Spec.version)")
-            Glibc.exit(0)
-        }
+        if Help.handle(rest) { Glibc.exit(0) }
         do {
-            var cmd = try RuntimeCommand.parseAsRoot(rest)
+            var cmd = try RuntimeCommand.parseAsRoot(joinNegativeValues(rest))
             try cmd.run()
             Glibc.exit(0)
         } catch {

@@ -30,6 +30,7 @@ struct berth_mount {
     unsigned long remount_flags; // for binds: MS_RDONLY/NOSUID/... applied by a bind remount; 0 if none
     unsigned long propagation; // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC), 0 if none
     int kind;                  // berth_mount_kind
+    int source_fd;             // binds: O_PATH fd of the source opened by the parent, or -1
     int dest_is_file;          // create a file (not a directory) as the mount point
     int dest_is_symlink;       // create dest as a symlink to source instead of mounting
 };
