@@ -5,7 +5,7 @@
 #   - hyperfine: mean wall time of `<runtime> run` for both, and the ratio berth/runc;
 #   - peak RSS of one run of each (/usr/bin/time -f %M: the largest of the runtime and its children);
 #   - execve/execveat count of one run of each (strace -f -c), which shows the cost of berth's
-#     sealed-memfd exec trampoline (one extra execveat of a 158-byte static ELF);
+#     sealed-memfd exec trampoline (one extra execveat of a 181-byte static ELF);
 #   - optional (BENCH_DOCKER=1): `docker run --rm busybox true` with runc vs berth on a private dockerd.
 # usage: scripts/bench.sh PATH-TO-berth-runtime      (`make bench` builds release first)
 # env:   BENCH_RUNS (default 100), BENCH_WARMUP (5), BENCH_DOCKER=1, BENCH_DOCKER_RUNS (20),

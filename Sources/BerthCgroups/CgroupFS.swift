@@ -91,6 +91,8 @@ public struct HostCgroupFS: CgroupFS {
     }
 
     public func mkdirAll(_ path: String) throws(CgroupError) {
+        // Usually only the leaf is missing: one mkdir instead of one per component.
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
         var current = ""
         for component in path.split(separator: "/") {
             current += "/" + component

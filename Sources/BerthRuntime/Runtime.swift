@@ -81,8 +81,15 @@ public struct Runtime: Sendable {
     }
 
     /// Creates the container and leaves its init waiting (at the gate) until `start`.
+    /// What `create` made: the init (with its sync socket), the saved record, the config.
+    public struct Created {
+        public var child: SpawnedInit
+        public var record: ContainerRecord
+        public var spec: Spec
+    }
+
     public func create(id: String, options: CreateOptions, gate: InitPlan.StartGate? = nil,
-                       consoleFD: Int32 = -1) throws(RuntimeError) -> (SpawnedInit, ContainerRecord) {
+                       consoleFD: Int32 = -1) throws(RuntimeError) -> Created {
         log.phase("create \(id)")
         try StateStore.validate(id: id)
         let bundle = FS.absolute(options.bundle)
@@ -202,7 +209,7 @@ public struct Runtime: Sendable {
                 try FS.write(FS.absolute(pidFile), "\(child.pid)", atomic: true)
             }
             undo.discard()
-            return (child, rec)
+            return Created(child: child, record: rec, spec: spec)
         } catch let e as RuntimeError {
             undo.run()
             throw e
@@ -377,11 +384,11 @@ public struct Runtime: Sendable {
         }
     }
 
-    func finalizeDelete(_ rec: ContainerRecord) throws(RuntimeError) {
+    func finalizeDelete(_ rec: ContainerRecord, spec known: Spec? = nil) throws(RuntimeError) {
         if let cg = try? cgroupManager(rec) {
             do { try cg.destroy() } catch { log.warning("remove cgroups of \(rec.id): \(error)") }
         }
-        let spec = try? store.loadConfig(rec.id)
+        let spec = known ?? (try? store.loadConfig(rec.id))
         let st = JSON.encode(State(id: rec.id, status: .stopped, pid: 0, bundle: rec.bundle, annotations: rec.annotations))
         do { try FS.removeAll(store.dir(rec.id)) } catch { throw RuntimeError("remove state of \(rec.id): \(error)") }
         try runHooks(spec?.hooks?.poststop, kind: "poststop", state: st, fatal: false)
@@ -405,7 +412,8 @@ public struct Runtime: Sendable {
             // A two-stage init is our grandchild: become its reaper so we can wait for it.
             _ = berth_set_subreaper()
         }
-        let (child, rec) = try create(id: id, options: options, gate: .syncMessage, consoleFD: consolePair[1])
+        let created = try create(id: id, options: options, gate: .syncMessage, consoleFD: consolePair[1])
+        let (child, rec) = (created.child, created.record)
         var master: Int32 = -1
         if wantsLocalConsole {
             close(consolePair[1])
@@ -414,9 +422,12 @@ public struct Runtime: Sendable {
         }
         do { try child.send("{\"type\":\"start\"}") } catch { throw RuntimeError("start container \(id): \(error)") }
         child.closeSync()
-        let spec = try store.loadConfig(id)
-        let st = JSON.encode(State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations))
-        try runHooks(spec.hooks?.poststart, kind: "poststart", state: st, fatal: false)
+        // The config as created: a second read of the file would only cost time.
+        let spec = created.spec
+        if let hooks = spec.hooks?.poststart, !hooks.isEmpty {
+            let st = JSON.encode(State(id: id, status: .running, pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations))
+            try runHooks(hooks, kind: "poststart", state: st, fatal: false)
+        }
         log.phase("started")
         if detach { return 0 }
         let code: Int32
@@ -431,7 +442,7 @@ public struct Runtime: Sendable {
         log.phase("exited \(code)")
         // --keep: leave the stopped container (state, cgroups) for inspection and `delete`.
         if keep { return code }
-        try finalizeDelete(rec)
+        try finalizeDelete(rec, spec: spec)
         log.phase("deleted")
         return code
     }

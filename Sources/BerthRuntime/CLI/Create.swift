@@ -31,8 +31,7 @@ struct Create: ParsableCommand {
     func run() throws {
         perform {
             let rt = try globals.runtime()
-            let (child, _) = try rt.create(id: id, options: flags.options)
-            child.closeSync()
+            try rt.create(id: id, options: flags.options).child.closeSync()
         }
     }
 }
