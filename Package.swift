@@ -44,7 +44,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"], exclude: ["Samples"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthOCI"]),
-        .testTarget(name: "BerthSeccompTests", dependencies: ["BerthSeccomp", "BerthOCI"]),
+        .testTarget(name: "BerthSeccompTests", dependencies: ["BerthSeccomp", "BerthOCI", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI", "BerthOS"]),
         .target(name: "BerthTestSupport", dependencies: ["BerthOCI"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthTestSupport"]),

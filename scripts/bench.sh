@@ -48,10 +48,10 @@ trap 'exit 130' INT TERM
 # --- Docker's default seccomp profile in OCI form, for amd64 -------------------------------------
 profile=${BENCH_SECCOMP_PROFILE:-}
 if [ -z "$profile" ]; then
-    embedded=$here/Tests/BerthSeccompTests/DockerDefaultProfile.swift
+    embedded=$here/Tests/BerthTestSupport/DockerDefaultProfile.swift
     if [ -f "$embedded" ]; then
         profile=$tmp/docker-default.json
-        sed -n '/^let dockerDefaultProfileJSON = #"""$/,/^"""#$/p' "$embedded" | sed '1d;$d' > "$profile"
+        sed -n '/^public let dockerDefaultProfileJSON = #"""$/,/^"""#$/p' "$embedded" | sed '1d;$d' > "$profile"
     else
         profile=$here/../shared/reference/docker-default-seccomp.json
     fi

@@ -1,7 +1,7 @@
 // Docker's default seccomp profile (moby profiles/seccomp/default.json), verbatim, embedded so the
 // test target needs no resources. Source copy: /work/shared/reference/docker-default-seccomp.json.
 
-let dockerDefaultProfileJSON = #"""
+public let dockerDefaultProfileJSON = #"""
 {
 	"defaultAction": "SCMP_ACT_ERRNO",
 	"defaultErrnoRet": 1,
