@@ -3,7 +3,7 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 BUILD    ?= .build
 RELEASE  := $(BUILD)/release
-DEBS     := libseccomp-dev libcap-dev busybox-static runc hyperfine docker.io iproute2 iptables jq procps
+DEBS     := libseccomp-dev libcap-dev busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace
 
 .PHONY: all build release test unit integration conformance dropin bench install deps demo clean
 
@@ -45,7 +45,7 @@ deps:
 
 # Builds a busybox bundle from busybox-static and runs a container from it.
 demo:
-	scripts/make-bundle.sh /tmp/berth-demo-bundle
+	BERTH_RUNTIME=$(PREFIX)/bin/berth-runtime scripts/make-bundle.sh /tmp/berth-demo-bundle
 	$(PREFIX)/bin/berth-runtime run --bundle /tmp/berth-demo-bundle berth-demo-$$$$
 
 clean:
