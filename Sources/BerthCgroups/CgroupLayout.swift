@@ -8,6 +8,9 @@ public struct V1Hierarchy: Sendable, Equatable {
     public init(mountPoint: String, subsystems: [String]) {
         self.mountPoint = mountPoint; self.subsystems = subsystems
     }
+
+    /// The pseudo-subsystem naming a hybrid host's cgroup2 tree (no controllers) among the v1 ones.
+    public static let unified = "unified"
 }
 
 /// Which cgroup version the host runs and where its hierarchies are mounted.
@@ -63,6 +66,11 @@ public enum CgroupLayout: Sendable, Equatable {
 
         if unifiedMounts.contains("/sys/fs/cgroup") { return .v2(mountPoint: "/sys/fs/cgroup") }
         if hierarchies.contains(where: { $0.subsystems.contains(where: knownV1Subsystems.contains) }) {
+            // Hybrid: like runc, containers also get a cgroup in the controller-less v2 tree, so
+            // their /proc/self/cgroup "0::" line names the container's path too.
+            if let unified = unifiedMounts.first {
+                hierarchies.append(V1Hierarchy(mountPoint: unified, subsystems: [V1Hierarchy.unified]))
+            }
             return .v1(hierarchies: hierarchies)
         }
         if let first = unifiedMounts.first { return .v2(mountPoint: first) }

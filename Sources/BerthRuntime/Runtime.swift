@@ -245,7 +245,7 @@ public struct Runtime: Sendable {
             return paths.values.first.map { [Planner.CgroupView(name: "", options: "", hostDir: $0)] } ?? []
         case .v1(let hierarchies):
             var views: [Planner.CgroupView] = []
-            for h in hierarchies {
+            for h in hierarchies where h.subsystems != [V1Hierarchy.unified] {
                 guard let key = h.subsystems.first(where: { paths[$0] != nil }), let dir = paths[key] else { continue }
                 let name = String(h.mountPoint.split(separator: "/").last ?? "")
                 let named = h.subsystems.first { $0.hasPrefix("name=") }

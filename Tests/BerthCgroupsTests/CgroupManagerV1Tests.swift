@@ -35,7 +35,8 @@ import Testing
         #expect(paths["cpu"] == "\(root)/cpu/berth/ctr")
         #expect(paths["cpuacct"] == "\(root)/cpuacct/berth/ctr")
         #expect(paths["name=systemd"] == "\(root)/systemd/berth/ctr")
-        #expect(paths.count == 9)
+        #expect(paths["unified"] == "\(root)/unified/berth/ctr")
+        #expect(paths.count == 10)
     }
 
     @Test func combinedHierarchiesShareOneDirectory() throws {
