@@ -154,8 +154,15 @@ public struct Runtime: Sendable {
             if plan.cloneFlags & BERTH_CLONE_NEWUSER != 0 {
                 try Runtime.writeIDMaps(pid: child.pid, spec: spec)
             }
-            try cg.add(pid: child.pid)
-            log.phase("joined cgroups")
+            // Joining v1 cgroups can wait for an RCU grace period (~10 ms). Unless the child needs
+            // to be in them before it starts (a cgroup namespace, or a two-stage spawn whose
+            // grandchild must be born inside), join while the child sets up its mounts: it runs no
+            // container code before "ready" and start, and both come after the join.
+            let joinLate = !plan.unshareCgroupNS && plan.unshareFlags == 0
+            if !joinLate {
+                try cg.add(pid: child.pid)
+                log.phase("joined cgroups")
+            }
             if let adj = spec.process?.oomScoreAdj {
                 try FS.write("/proc/\(child.pid)/oom_score_adj", "\(adj)")
             }
@@ -169,6 +176,10 @@ public struct Runtime: Sendable {
             try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
             try child.send("{\"type\":\"continue\"}")
             log.debug("child process in init()")
+            if joinLate {
+                try cg.add(pid: child.pid)
+                log.phase("joined cgroups")
+            }
             while true {
                 guard let msg = try child.receive() else {
                     let code = try Proc.wait(child.pid)
