@@ -32,8 +32,8 @@ let package = Package(
             ]
         ),
         .target(name: "BerthOCI"),
-        .target(name: "BerthCgroups", dependencies: ["BerthOCI"]),
-        .target(name: "BerthSeccomp", dependencies: ["BerthOCI", "CSeccomp"]),
+        .target(name: "BerthCgroups", dependencies: ["BerthOCI", "BerthOS"]),
+        .target(name: "BerthSeccomp", dependencies: ["BerthOCI", "BerthOS", "CSeccomp"]),
         .target(name: "BerthOS", dependencies: ["CBerthInit"]),
 
         // C: the clone/setns/exec fragment that runs single-threaded in the child.

@@ -1,3 +1,4 @@
+import BerthOS
 import Glibc
 
 // Loading and attaching the device filter with bpf(2). Glibc's `syscall` is variadic, which
@@ -17,15 +18,6 @@ enum DeviceFilterLoader {
     /// Larger than every `union bpf_attr` member used here; the kernel requires the tail to be zero.
     private static let attrSize = 128
 
-    #if arch(x86_64)
-    private static let sysBPF = 321
-    #elseif arch(arm64)
-    private static let sysBPF = 280
-    #else
-    private static let sysBPF = -1
-    #endif
-
-    private typealias SyscallFunction = @convention(c) (Int, Int, UnsafeMutableRawPointer?, Int) -> Int
 
     /// Loads `program`, attaches it to `cgroupDirectory` with BPF_F_ALLOW_MULTI, then detaches
     /// the device filters attached before, as runc does, so an update replaces the old rules
@@ -149,16 +141,12 @@ enum DeviceFilterLoader {
         return result
     }
 
-    /// The bpf(2) result, -1 with errno set on failure, or -2 when the syscall cannot be made.
+    /// The bpf(2) result, -1 with errno set on failure, or -2 when the syscall does not exist.
     private static func rawBPF(_ command: Int, _ attr: inout [UInt8]) -> Int {
-        guard sysBPF >= 0, let function = syscallFunction() else { return -2 }
-        return attr.withUnsafeMutableBytes { function(sysBPF, command, $0.baseAddress, $0.count) }
-    }
-
-    private static func syscallFunction() -> SyscallFunction? {
-        // A nil handle is RTLD_DEFAULT: the global symbol scope, where libc's `syscall` lives.
-        guard let symbol = dlsym(nil, "syscall") else { return nil }
-        return unsafeBitCast(symbol, to: SyscallFunction.self)
+        let r = Syscalls.bpf(Int32(command), &attr)
+        if r == -Int(ENOSYS) { return -2 }
+        if r < 0 { errno = Int32(-r); return -1 }
+        return r
     }
 
     private static func put<T: FixedWidthInteger>(_ attr: inout [UInt8], _ value: T, at offset: Int) {

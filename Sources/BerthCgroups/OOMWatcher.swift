@@ -1,3 +1,4 @@
+import BerthOS
 import Glibc
 
 // OOM notification for `events`: cgroup v1 signals an eventfd registered through
@@ -229,42 +230,21 @@ public final class OOMWatcher {
     }
 }
 
-/// eventfd(2) and inotify(7), which Swift's Glibc module does not import; looked up with
-/// `dlsym` like `syscall` for bpf(2).
+/// eventfd(2) and inotify(7), through BerthOS (Swift's Glibc module does not import them).
 enum LinuxEvents {
-    private typealias EventFDFunction = @convention(c) (UInt32, Int32) -> Int32
-    private typealias InotifyInitFunction = @convention(c) (Int32) -> Int32
-    private typealias InotifyAddWatchFunction = @convention(c) (Int32, UnsafePointer<CChar>, UInt32) -> Int32
 
     /// IN_MODIFY from <sys/inotify.h>.
     static let inModify: UInt32 = 0x2
 
-    /// A new eventfd with counter 0 and `EFD_CLOEXEC` (the same bit as `O_CLOEXEC`).
+    /// A new eventfd with counter 0 and `EFD_CLOEXEC`.
     static func eventFD() throws(CgroupError) -> Int32 {
-        guard let symbol = dlsym(nil, "eventfd") else {
-            throw CgroupError.unsupported("eventfd", "libc does not provide eventfd(2)")
-        }
-        let function = unsafeBitCast(symbol, to: EventFDFunction.self)
-        let fd = function(0, O_CLOEXEC)
-        if fd < 0 { throw CgroupError.syscall("eventfd", "", errno: errno) }
-        return fd
+        do { return try Syscalls.eventFD() } catch { throw CgroupError.syscall("eventfd", "", errno: error.code) }
     }
 
     /// A non-blocking inotify descriptor watching `path` for `IN_MODIFY`.
     static func inotifyModifyWatch(_ path: String) throws(CgroupError) -> Int32 {
-        guard let initSymbol = dlsym(nil, "inotify_init1"), let addSymbol = dlsym(nil, "inotify_add_watch") else {
-            throw CgroupError.unsupported("watch \(path)", "libc does not provide inotify(7)")
+        do { return try Syscalls.inotifyWatch(path, mask: inModify) } catch {
+            throw CgroupError.syscall(error.operation, path, errno: error.code)
         }
-        let initFunction = unsafeBitCast(initSymbol, to: InotifyInitFunction.self)
-        let addWatch = unsafeBitCast(addSymbol, to: InotifyAddWatchFunction.self)
-        // IN_CLOEXEC and IN_NONBLOCK are O_CLOEXEC and O_NONBLOCK.
-        let fd = initFunction(O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 { throw CgroupError.syscall("inotify_init1 for", path, errno: errno) }
-        if path.withCString({ addWatch(fd, $0, inModify) }) < 0 {
-            let code = errno
-            Glibc.close(fd)
-            throw CgroupError.syscall("inotify_add_watch", path, errno: code)
-        }
-        return fd
     }
 }

@@ -1,3 +1,4 @@
+import BerthOS
 import Glibc
 
 /// An anonymous, close-on-exec file that libseccomp's `seccomp_export_*` can write into and we read back.
@@ -48,14 +49,8 @@ struct MemoryFile: ~Copyable {
         return Array(bytes[0..<done])
     }
 
-    /// memfd_create(2), looked up at run time: Swift's Glibc module is imported without
-    /// `_GNU_SOURCE`, so the declaration is not visible, but the symbol is in every glibc since 2.27.
+    /// memfd_create(2) through BerthOS (Swift's Glibc module does not declare it).
     private static func memfd() -> Int32? {
-        typealias MemfdCreate = @convention(c) (UnsafePointer<CChar>, UInt32) -> Int32
-        guard let symbol = dlsym(nil, "memfd_create") else { return nil }
-        let create = unsafeBitCast(symbol, to: MemfdCreate.self)
-        let mfdCloexec: UInt32 = 1  // MFD_CLOEXEC
-        let fd = create("berth-seccomp", mfdCloexec)
-        return fd >= 0 ? fd : nil
+        try? Syscalls.memfd("berth-seccomp")
     }
 }

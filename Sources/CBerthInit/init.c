@@ -843,3 +843,11 @@ int berth_pipe2(int fds[2], int flags) { return pipe2(fds, flags) < 0 ? -errno :
 dev_t berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 int berth_set_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
 int berth_ns_type(int fd) { int r = ioctl(fd, NS_GET_NSTYPE); return r < 0 ? -errno : r; }
+
+int berth_eventfd(unsigned int initval, int flags) { long r = syscall(SYS_eventfd2, initval, flags); return r < 0 ? -errno : (int)r; }
+int berth_inotify_init1(int flags) { long r = syscall(SYS_inotify_init1, flags); return r < 0 ? -errno : (int)r; }
+int berth_inotify_add_watch(int fd, const char *path, uint32_t mask) {
+    long r = syscall(SYS_inotify_add_watch, fd, path, mask);
+    return r < 0 ? -errno : (int)r;
+}
+long berth_bpf(int cmd, void *attr, unsigned int size) { long r = syscall(SYS_bpf, cmd, attr, size); return r < 0 ? -errno : r; }

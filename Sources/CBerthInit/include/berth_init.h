@@ -150,6 +150,11 @@ struct berth_plan {
 /// argv[0] the exec trampoline insists on (8 bytes with the NUL; see dmz.c).
 #define BERTH_DMZ_MAGIC "bErThDz"
 int berth_pipe2(int fds[2], int flags);
+// Syscalls Swift's Glibc module does not declare; each returns the result or -errno.
+int berth_eventfd(unsigned int initval, int flags);
+int berth_inotify_init1(int flags);
+int berth_inotify_add_watch(int fd, const char *path, uint32_t mask);
+long berth_bpf(int cmd, void *attr, unsigned int size);
 /// The CLONE_NEW* type of a namespace fd (ioctl NS_GET_NSTYPE), or -errno.
 int berth_ns_type(int fd);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants (a two-stage init) are reparented to us.
