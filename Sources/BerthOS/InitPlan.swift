@@ -79,6 +79,11 @@ public struct InitPlan: Sendable, Equatable {
     public var devices: [DeviceOp] = []
     public var devLinks = false
     public var devConsole = false
+    /// Flags to remount /dev with once its nodes and links exist (a read-only /dev), 0 = none.
+    public var devReadonlyFlags: UInt = 0
+    /// Binds are made from detached copies of their sources (open_tree in the parent), so a
+    /// source only the host's root can reach still mounts into a user-namespaced container.
+    public var bindFromParent = false
     public var maskedPaths: [String] = []
     public var readonlyPaths: [String] = []
 

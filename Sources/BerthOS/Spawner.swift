@@ -94,9 +94,16 @@ public enum Spawner {
             cm.kind = m.bind ? Int32(BERTH_MOUNT_BIND.rawValue) : Int32(BERTH_MOUNT_NORMAL.rawValue)
             cm.dest_is_file = m.destinationIsFile ? 1 : 0
             cm.dest_is_symlink = m.symlink ? 1 : 0
-            // An fd opened here would name a mount of our namespace, which the child (in its own
-            // mount namespace) can't bind from (EINVAL); the child opens sources itself.
+            // A plain fd opened here would name a mount of our namespace, which the child (in its
+            // own mount namespace) can't bind from (EINVAL): the child opens sources itself, unless
+            // it is in a user namespace that can't reach them — then it gets a detached copy.
             cm.source_fd = -1
+            if plan.bindFromParent, m.bind, let src = m.source {
+                let fd = berth_open_tree_clone(src, (m.flags & UInt(MS_REC)) != 0 ? 1 : 0)
+                if fd < 0 { throw OSError("bind mount source", src, code: -fd) }
+                fds.append(fd)
+                cm.source_fd = fd
+            }
             mounts[i] = cm
         }
         c.mounts = UnsafePointer(mounts); c.n_mounts = Int32(plan.mounts.count)
@@ -115,6 +122,7 @@ public enum Spawner {
         c.devices = UnsafePointer(devs); c.n_devices = Int32(plan.devices.count)
         c.dev_links = plan.devLinks ? 1 : 0
         c.dev_console = plan.devConsole ? 1 : 0
+        c.dev_readonly_flags = plan.devReadonlyFlags
         c.masked = arena.strArray(plan.maskedPaths, terminated: false); c.n_masked = Int32(plan.maskedPaths.count)
         c.readonly_paths = arena.strArray(plan.readonlyPaths, terminated: false); c.n_readonly = Int32(plan.readonlyPaths.count)
 

@@ -3,7 +3,14 @@ import CBerthInit
 
 /// Runs a program (hooks, `ps`) with posix_spawn: stdin from bytes, stdout optionally captured.
 public enum Subprocess {
-    public struct Result: Sendable { public var status: Int32; public var output: [UInt8]; public var timedOut: Bool }
+    public struct Result: Sendable {
+        /// Exit status, or 128+N when killed by signal N.
+        public var status: Int32
+        public var output: [UInt8]
+        public var timedOut: Bool
+        /// The signal that killed it, if one did.
+        public var signal: Int32?
+    }
 
     public static func run(path: String, args: [String], env: [String], stdin input: [UInt8] = [],
                            captureOutput: Bool = false, timeoutSeconds: Int = 0) throws(OSError) -> Result {
@@ -66,7 +73,9 @@ public enum Subprocess {
             timedOut = true
             Glibc.kill(pid, SIGKILL)
         }
-        let status = try Proc.wait(pid)
-        return Result(status: status, output: output, timedOut: timedOut)
+        var raw: Int32 = 0
+        _ = try retrying("waitpid", "\(pid)") { waitpid(pid, &raw, 0) }
+        let sig = raw & 0x7f
+        return Result(status: Proc.exitCode(raw), output: output, timedOut: timedOut, signal: sig != 0 ? sig : nil)
     }
 }

@@ -73,6 +73,7 @@ public struct Planner {
         plan.rootfs = FS.cleanPath(root.hasPrefix("/") ? root : bundle + "/" + root)
         plan.setupRootfs = spec.namespace("mount")?.path == nil
         plan.readonlyRoot = spec.root?.readonly ?? false
+        plan.bindFromParent = userNamespace
         plan.noPivot = noPivot
         if let p = spec.linux?.rootfsPropagation, !p.isEmpty {
             let flag = MountOptions.propagationFlags[p] ?? 0
@@ -191,6 +192,12 @@ public struct Planner {
             let opts = try MountOptions(m.options ?? [], field: "\(field).options")
             let type = m.type ?? ""
             if dest == "/dev" { hasDevMount = true; devIsBind = opts.isBind || type == "bind" }
+            var flags = opts.flags
+            if dest == "/dev", !devIsBind, flags & UInt(MS_RDONLY) != 0 {
+                // Nodes and links go in first; the init remounts /dev read-only afterwards.
+                plan.devReadonlyFlags = flags
+                flags &= ~UInt(MS_RDONLY)
+            }
             if type == "cgroup" || type == "cgroup2" {
                 try planCgroupMount(dest: dest, opts: opts, into: &plan)
                 continue
@@ -198,7 +205,7 @@ public struct Planner {
             let bind = opts.isBind || type == "bind"
             var op = InitPlan.MountOp(source: m.source, destination: dest, type: bind ? nil : (type.isEmpty ? nil : type),
                                       data: opts.data.isEmpty ? nil : opts.data.joined(separator: ","),
-                                      flags: opts.flags)
+                                      flags: flags)
             op.propagation = opts.propagation
             if bind {
                 guard var src = m.source, !src.isEmpty else { throw SpecError(field: "\(field).source", "a bind mount needs a source") }

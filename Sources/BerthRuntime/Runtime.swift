@@ -116,10 +116,15 @@ public struct Runtime: Sendable {
             // Cgroups first: the child is placed in them before it does anything.
             let layout = try CgroupLayout.host()
             let cg = try CgroupManager(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, containerID: id, fs: HostCgroupFS())
-            // A cgroup that already has members, or was frozen, can't hold a new container (runc);
-            // checked before creating anything, and such a cgroup is left as it was.
-            if cg.hasProcesses() { throw RuntimeError("container's cgroup is not empty") }
+            // A frozen cgroup would freeze the init: refused before anything is created, and the
+            // cgroup left as it was. One that already has members is only warned about, as runc 1.1
+            // does (1.2 refuses it).
             if cg.wasFrozen() { throw RuntimeError("container's cgroup unexpectedly frozen") }
+            if cg.hasProcesses() {
+                let n = ((try? cg.pids()) ?? []).count
+                log.warning("container's cgroup is not empty: \(n) process(es) found")
+                log.warning("DEPRECATED: running a container in a non-empty cgroup won't be supported in the future")
+            }
             try cg.create()
             undo.add { try? cg.destroy() }
             if let r = spec.linux?.resources { try cg.apply(Runtime.withDefaultDeviceRules(r, spec: spec)) }
@@ -283,17 +288,21 @@ public struct Runtime: Sendable {
     /// Runs runtime-namespace hooks with the state on stdin. Fatal hooks fail the operation;
     /// poststart/poststop failures are only logged, as the spec says.
     func runHooks(_ hooks: [Hook]?, kind: String, state: String, fatal: Bool) throws(RuntimeError) {
-        for h in hooks ?? [] {
+        for (i, h) in (hooks ?? []).enumerated() {
+            let prefix = "error running \(kind) hook #\(i): \(h.path)"
             do {
                 let r = try Subprocess.run(path: h.path, args: h.args ?? [h.path], env: h.env ?? [],
                                            stdin: Array(state.utf8), timeoutSeconds: h.timeout ?? 0)
-                if r.timedOut { throw RuntimeError("\(kind) hook \(h.path) timed out after \(h.timeout ?? 0)s") }
-                if r.status != 0 { throw RuntimeError("\(kind) hook \(h.path) failed with status \(r.status)") }
+                if r.timedOut { throw RuntimeError("\(prefix): timed out after \(h.timeout ?? 0)s") }
+                if let sig = r.signal {
+                    throw RuntimeError("\(prefix): signal: \(String(cString: strsignal(sig)).lowercased())")
+                }
+                if r.status != 0 { throw RuntimeError("\(prefix): exit status \(r.status)") }
             } catch let e as RuntimeError {
                 if fatal { throw e }
                 log.warning(e.message)
             } catch {
-                let e = RuntimeError("\(kind) hook \(h.path): \(error)")
+                let e = RuntimeError("\(prefix): \(error)")
                 if fatal { throw e }
                 log.warning(e.message)
             }
@@ -383,12 +392,12 @@ public struct Runtime: Sendable {
     func destroyProcesses(_ rec: ContainerRecord, paused: Bool) throws(RuntimeError) {
         let cg = try? cgroupManager(rec)
         if Proc.isAlive(rec.pid, startTime: rec.pidStartTime) { Glibc.kill(rec.pid, SIGKILL) }
-        for p in (try? cg?.pids()) ?? [] { Glibc.kill(p ?? 0, SIGKILL) }
+        for p in (try? cg?.pids()) ?? [] { Glibc.kill(p, SIGKILL) }
         if paused { try? cg?.thaw() }
         _ = Proc.waitGone(rec.pid, timeoutMs: 5000)
         // Other members of the cgroup (no pid namespace) must be gone before rmdir.
         for _ in 0..<100 {
-            let left = ((try? cg?.pids()) ?? []) ?? []
+            let left = (try? cg?.pids()) ?? []
             if left.isEmpty { break }
             for p in left { Glibc.kill(p, SIGKILL) }
             usleep(10_000)

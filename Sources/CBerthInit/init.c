@@ -36,6 +36,18 @@
 #include <termios.h>
 #include <unistd.h>
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -303,7 +315,13 @@ static void do_mount(const struct berth_mount *m) {
     int fd = mkdirall_in_root(m->dest, as_file);
     if (fd < 0) die("mkdir mount point", m->dest, errno);
     char target[64]; proc_fd_path(target, fd);
-    if (m->kind == BERTH_MOUNT_BIND) {
+    if (m->kind == BERTH_MOUNT_BIND && m->source_fd >= 0) {
+        // A detached copy of the source made by the parent with open_tree(): attach it here.
+        if (syscall(SYS_move_mount, srcfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            die("bind mount", m->dest, errno);
+        close(srcfd);
+        if (m->remount_flags) bind_remount("remount", m->dest, m->remount_flags);
+    } else if (m->kind == BERTH_MOUNT_BIND) {
         char src[64]; proc_fd_path(src, srcfd);
         if (mount(src, target, NULL, m->flags | MS_BIND, NULL) < 0) die("bind mount", m->dest, errno);
         close(srcfd);
@@ -383,6 +401,17 @@ static void dev_links(void) {
 // ---------------------------------------------------------------------------
 // Hooks that run inside the container's namespaces (createContainer, startContainer).
 
+// "error running <kind> hook #<i>: <path>: <what>", the way runc words it.
+__attribute__((noreturn)) static void hook_failed(const char *kind, int i, const char *path, const char *what) {
+    char head[160], num[24], msg[4400];
+    fmt_int(num, i);
+    s_cat3(head, sizeof(head), "error running ", kind, " hook #");
+    s_cat3(head + s_len(head), sizeof(head) - s_len(head), num, ": ", "");
+    s_cat3(msg, sizeof(msg), head, path, ": ");
+    s_cat3(msg + s_len(msg), sizeof(msg) - s_len(msg), what, "", "");
+    die(msg, NULL, 0);
+}
+
 static void run_hooks(const struct berth_hook *hooks, int n, const char *kind) {
     for (int i = 0; i < n; i++) {
         const struct berth_hook *h = &hooks[i];
@@ -416,18 +445,24 @@ static void run_hooks(const struct berth_hook *hooks, int n, const char *kind) {
             if (r == 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
-                char what[128]; s_cat3(what, sizeof(what), kind, " hook timed out:", "");
-                die(what, h->path, 0);
+                char num[24], what[64]; fmt_int(num, h->timeout);
+                s_cat3(what, sizeof(what), "timed out after ", num, "s");
+                hook_failed(kind, i, h->path, what);
             }
         }
         if (pidfd >= 0) close(pidfd);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            char what[160], num[24];
-            fmt_int(num, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-            s_cat3(what, sizeof(what), kind, " hook failed with status ", num);
-            die(what, h->path, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+            char num[24], what[64]; fmt_int(num, WEXITSTATUS(status));
+            s_cat3(what, sizeof(what), "exit status ", num, "");
+            hook_failed(kind, i, h->path, what);
+        } else if (WIFSIGNALED(status)) {
+            // Go's wording: "signal: bad system call".
+            const char *d = sigdescr_np(WTERMSIG(status));
+            char what[128]; s_cat3(what, sizeof(what), "signal: ", d ? d : "unknown", "");
+            if (what[8] >= 'A' && what[8] <= 'Z') what[8] = (char)(what[8] - 'A' + 'a');
+            hook_failed(kind, i, h->path, what);
         }
     }
 }
@@ -491,6 +526,14 @@ static void setup_rootfs(void) {
     for (int i = 0; i < P->n_mounts; i++) do_mount(&P->mounts[i]);
     for (int i = 0; i < P->n_devices; i++) make_device(&P->devices[i]);
     if (P->dev_links) dev_links();
+    if (P->dev_readonly_flags) {
+        // A read-only /dev is made so only once its nodes and links exist (runc does the same).
+        int fd = open_in_root("/dev", O_PATH);
+        if (fd < 0) die("open", "/dev", errno);
+        char p[64]; proc_fd_path(p, fd);
+        if (mount(NULL, p, NULL, MS_REMOUNT | P->dev_readonly_flags, NULL) < 0) die("make read-only", "/dev", errno);
+        close(fd);
+    }
     if (P->want_runtime_hooks) { send_msg("{\"type\":\"hooks\"}"); wait_msg("continue"); }
     run_hooks(P->create_container_hooks, P->n_create_container, "createContainer");
     pivot();
@@ -778,11 +821,12 @@ static int child_main(void) {
     wait_for_start();
     close(sync_fd);
     sync_fd = -1;
-    run_hooks(P->start_container_hooks, P->n_start_container, "startContainer");
+    // startContainer hooks run under the container's seccomp profile, as with runc.
     if (P->no_new_privs) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("set no_new_privs", NULL, errno);
         apply_seccomp();
     }
+    run_hooks(P->start_container_hooks, P->n_start_container, "startContainer");
     do_exec();
 }
 
@@ -851,3 +895,7 @@ int berth_inotify_add_watch(int fd, const char *path, uint32_t mask) {
     return r < 0 ? -errno : (int)r;
 }
 long berth_bpf(int cmd, void *attr, unsigned int size) { long r = syscall(SYS_bpf, cmd, attr, size); return r < 0 ? -errno : r; }
+int berth_open_tree_clone(const char *path, int recursive) {
+    long r = syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    return r < 0 ? -errno : (int)r;
+}

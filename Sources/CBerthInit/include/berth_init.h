@@ -30,7 +30,7 @@ struct berth_mount {
     unsigned long remount_flags; // for binds: MS_RDONLY/NOSUID/... applied by a bind remount; 0 if none
     unsigned long propagation; // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC), 0 if none
     int kind;                  // berth_mount_kind
-    int source_fd;             // binds: O_PATH fd of the source opened by the parent, or -1
+    int source_fd;             // binds: a detached copy of the source (open_tree) made by the parent, or -1
     int dest_is_file;          // create a file (not a directory) as the mount point
     int dest_is_symlink;       // create dest as a symlink to source instead of mounting
 };
@@ -88,6 +88,7 @@ struct berth_plan {
     const struct berth_device *devices; int n_devices;
     int dev_links;               // make /dev/fd, stdin, stdout, stderr, ptmx links (a fresh /dev)
     int dev_console;             // create /dev/console for the terminal
+    unsigned long dev_readonly_flags; // MS_RDONLY|… to remount /dev with once populated, 0 = leave
     const char *const *masked; int n_masked;
     const char *const *readonly_paths; int n_readonly;
 
@@ -150,6 +151,8 @@ struct berth_plan {
 /// argv[0] the exec trampoline insists on (8 bytes with the NUL; see dmz.c).
 #define BERTH_DMZ_MAGIC "bErThDz"
 int berth_pipe2(int fds[2], int flags);
+/// open_tree(path, OPEN_TREE_CLONE): a detached copy of a mount tree to attach elsewhere. fd or -errno.
+int berth_open_tree_clone(const char *path, int recursive);
 // Syscalls Swift's Glibc module does not declare; each returns the result or -errno.
 int berth_eventfd(unsigned int initval, int flags);
 int berth_inotify_init1(int flags);
