@@ -108,16 +108,8 @@ extension Process {
                 throw SpecError(field: "\(field).rlimits[\(i)]", "soft limit \(r.soft) is above hard limit \(r.hard)")
             }
         }
-        if let caps = capabilities {
-            let sets: [(String, [String]?)] = [("bounding", caps.bounding), ("effective", caps.effective),
-                                               ("inheritable", caps.inheritable), ("permitted", caps.permitted),
-                                               ("ambient", caps.ambient)]
-            for (name, list) in sets {
-                for (i, c) in (list ?? []).enumerated() where !Spec.capabilityNames.contains(c) {
-                    throw SpecError(field: "\(field).capabilities.\(name)[\(i)]", "unknown capability \"\(c)\"")
-                }
-            }
-        }
+        // Unknown capability names are not an error: like runc, the runtime warns and skips them
+        // (a config written for a newer kernel still runs).
         if let adj = oomScoreAdj, adj < -1000 || adj > 1000 {
             throw SpecError(field: "\(field).oomScoreAdj", "\(adj) is outside -1000…1000")
         }

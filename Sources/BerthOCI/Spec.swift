@@ -101,6 +101,18 @@ public struct User: Codable, Sendable, Equatable {
     public init(uid: UInt32, gid: UInt32, umask: UInt32? = nil, additionalGids: [UInt32]? = nil) {
         self.uid = uid; self.gid = gid; self.umask = umask; self.additionalGids = additionalGids
     }
+
+    enum CodingKeys: String, CodingKey { case uid, gid, umask, additionalGids, username }
+
+    /// A missing uid or gid means 0, as runc reads configs.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        uid = try c.decodeIfPresent(UInt32.self, forKey: .uid) ?? 0
+        gid = try c.decodeIfPresent(UInt32.self, forKey: .gid) ?? 0
+        umask = try c.decodeIfPresent(UInt32.self, forKey: .umask)
+        additionalGids = try c.decodeIfPresent([UInt32].self, forKey: .additionalGids)
+        username = try c.decodeIfPresent(String.self, forKey: .username)
+    }
 }
 
 public struct Capabilities: Codable, Sendable, Equatable {

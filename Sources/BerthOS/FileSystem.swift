@@ -1,4 +1,5 @@
 import Glibc
+import CBerthInit
 
 /// File helpers over raw syscalls: every failure names the operation and the path.
 public enum FS {
@@ -86,6 +87,14 @@ public enum FS {
         } else if Glibc.unlink(path) != 0 && errno != ENOENT {
             throw OSError("unlink", path)
         }
+    }
+
+    /// A small file of a container's root, resolved inside `root` (symlinks can't lead out of it).
+    public static func readInRoot(_ root: String, _ path: String, limit: Int = 1 << 20) throws(OSError) -> String {
+        var buf = [CChar](repeating: 0, count: limit)
+        let n = berth_read_in_root(root, path, &buf, limit)
+        if n < 0 { throw OSError("read", root + path, code: Int32(-n)) }
+        return String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func list(_ path: String) throws(OSError) -> [String] {

@@ -51,6 +51,15 @@ public enum PTYProxy {
         return exitCode ?? 255
     }
 
+    /// Turns off "\n" → "\r\n" on a pty we relay ourselves, as runc does: the container's output
+    /// reaches our stdout byte for byte (our own terminal, if any, does its own translation).
+    public static func clearONLCR(_ fd: Int32) {
+        var t = termios()
+        guard tcgetattr(fd, &t) == 0 else { return }
+        t.c_oflag &= ~tcflag_t(ONLCR)
+        tcsetattr(fd, TCSANOW, &t)
+    }
+
     static func copyWinsize(from: Int32, to: Int32) {
         var ws = winsize()
         if ioctl(from, UInt(TIOCGWINSZ), &ws) == 0 { _ = ioctl(to, UInt(TIOCSWINSZ), &ws) }

@@ -31,23 +31,27 @@ enum CapabilityNames {
         }
     }
 
-    static func mask(_ names: [String]?, field: String) throws(SpecError) -> UInt64 {
+    /// Names this runtime or kernel doesn't know are skipped and reported through `unknown`,
+    /// as runc does (it warns and runs).
+    static func mask(_ names: [String]?, field: String, unknown: inout [String]) -> UInt64 {
         var m: UInt64 = 0
-        for (i, n) in (names ?? []).enumerated() {
-            guard let v = number(n) else { throw SpecError(field: "\(field)[\(i)]", "unknown capability \"\(n)\"") }
-            // Capabilities the kernel doesn't know are skipped, as runc does (with a warning there).
-            if v <= lastCap { m |= 1 << UInt64(v) }
+        for n in names ?? [] {
+            guard let v = number(n), v <= lastCap else {
+                if !unknown.contains(n) { unknown.append(n) }
+                continue
+            }
+            m |= 1 << UInt64(v)
         }
         return m
     }
 
-    static func sets(_ caps: Capabilities, field: String) throws(SpecError) -> InitPlan.CapSets {
+    static func sets(_ caps: Capabilities, field: String, unknown: inout [String]) -> InitPlan.CapSets {
         var s = InitPlan.CapSets()
-        s.bounding = try mask(caps.bounding, field: "\(field).bounding")
-        s.effective = try mask(caps.effective, field: "\(field).effective")
-        s.permitted = try mask(caps.permitted, field: "\(field).permitted")
-        s.inheritable = try mask(caps.inheritable, field: "\(field).inheritable")
-        s.ambient = try mask(caps.ambient, field: "\(field).ambient")
+        s.bounding = mask(caps.bounding, field: "\(field).bounding", unknown: &unknown)
+        s.effective = mask(caps.effective, field: "\(field).effective", unknown: &unknown)
+        s.permitted = mask(caps.permitted, field: "\(field).permitted", unknown: &unknown)
+        s.inheritable = mask(caps.inheritable, field: "\(field).inheritable", unknown: &unknown)
+        s.ambient = mask(caps.ambient, field: "\(field).ambient", unknown: &unknown)
         s.lastCap = lastCap
         return s
     }

@@ -24,6 +24,8 @@ public struct Planner {
     public var cgroupsV2 = false
     public var cgroups: [CgroupView] = []
     public var hasConsoleSocket = false
+    /// Things planning skipped that the runtime should log (unknown capabilities).
+    public private(set) var warnings: [String] = []
     /// Compiles seccomp profiles; the runtime plugs in a cache here.
     public var seccompCompiler: @Sendable (Seccomp) throws(SpecError) -> CompiledSeccomp = { s throws(SpecError) in
         do { return try SeccompCompiler.compile(s) } catch { throw SpecError(field: "linux.seccomp", "\(error)") }
@@ -61,7 +63,7 @@ public struct Planner {
     var userNamespace: Bool { spec.namespace("user") != nil }
 
     /// The plan for a container's init (create / run).
-    public func initPlan(gate: InitPlan.StartGate) throws(SpecError) -> InitPlan {
+    public mutating func initPlan(gate: InitPlan.StartGate) throws(SpecError) -> InitPlan {
         guard let process = spec.process else { throw SpecError(field: "process", "is required to create a container") }
         var plan = InitPlan()
         plan.gate = gate
@@ -151,9 +153,34 @@ public struct Planner {
         plan.joins = joins
     }
 
-    func planProcess(_ process: Process, field: String, into plan: inout InitPlan) throws(SpecError) {
+    /// The container's /etc/passwd, for HOME when the environment has none (read by the runtime).
+    public var passwd: String?
+
+    /// runc's environment rules: a variable given twice keeps its first place and its last value;
+    /// HOME, when missing or empty, is the user's home from /etc/passwd (or "/").
+    static func environment(_ env: [String], uid: UInt32, passwd: String?) -> [String] {
+        var order: [String] = []
+        var values: [String: String] = [:]
+        for e in env {
+            let key = String(e.prefix { $0 != "=" })
+            if values[key] == nil { order.append(key) }
+            values[key] = e
+        }
+        if (values["HOME"].map { $0 == "HOME=" } ?? true) {
+            var home = "/"
+            for line in (passwd ?? "").split(separator: "\n") {
+                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+                if f.count >= 6, UInt32(f[2]) == uid, !f[5].isEmpty { home = String(f[5]); break }
+            }
+            if values["HOME"] == nil { order.append("HOME") }
+            values["HOME"] = "HOME=" + home
+        }
+        return order.compactMap { values[$0] }
+    }
+
+    mutating func planProcess(_ process: Process, field: String, into plan: inout InitPlan) throws(SpecError) {
         plan.args = process.args ?? []
-        plan.env = process.env ?? []
+        plan.env = Planner.environment(process.env ?? [], uid: process.user.uid, passwd: passwd)
         plan.cwd = process.cwd
         plan.uid = process.user.uid
         plan.gid = process.user.gid
@@ -170,7 +197,9 @@ public struct Planner {
             plan.rlimits.append((resource: res, soft: r.soft, hard: r.hard))
         }
         if let caps = process.capabilities {
-            plan.caps = try CapabilityNames.sets(caps, field: "\(field).capabilities")
+            var unknown: [String] = []
+            plan.caps = CapabilityNames.sets(caps, field: "\(field).capabilities", unknown: &unknown)
+            warnings += unknown.map { "ignoring unknown or unsupported capability \"\($0)\"" }
         } else {
             // No capabilities object: the process gets none (runc does the same).
             var none = InitPlan.CapSets(); none.lastCap = CapabilityNames.lastCap
@@ -289,7 +318,7 @@ public struct Planner {
     }
 
     /// The plan for a process exec'd into a running container.
-    public func execPlan(process: Process, initPID: Int32, containerNamespaces: [String]) throws(SpecError) -> InitPlan {
+    public mutating func execPlan(process: Process, initPID: Int32, containerNamespaces: [String]) throws(SpecError) -> InitPlan {
         var plan = InitPlan()
         plan.isExec = true
         plan.gate = .none

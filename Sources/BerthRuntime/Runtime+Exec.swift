@@ -57,7 +57,6 @@ extension Runtime {
         if !o.caps.isEmpty {
             var c = p.capabilities ?? Capabilities()
             for cap in o.caps {
-                guard Spec.capabilityNames.contains(cap) else { throw RuntimeError("exec: unknown capability \"\(cap)\"") }
                 c.bounding = (c.bounding ?? []) + [cap]; c.effective = (c.effective ?? []) + [cap]
                 c.permitted = (c.permitted ?? []) + [cap]; c.ambient = (c.ambient ?? []) + [cap]
             }
@@ -98,6 +97,7 @@ extension Runtime {
         let spec = try store.loadConfig(id)
         let process = try execProcess(o, base: spec)
         var planner = Planner(spec: spec, bundle: rec.bundle)
+        planner.passwd = try? FS.readInRoot("/proc/\(rec.pid)/root", "/etc/passwd")
         let cache = seccompCache
         planner.seccompCompiler = { s throws(SpecError) in try cache.compile(s) }
         let terminal = process.terminal ?? false
@@ -110,6 +110,7 @@ extension Runtime {
         var plan: InitPlan
         do {
             plan = try planner.execPlan(process: process, initPID: rec.pid, containerNamespaces: rec.namespaces)
+            for w in planner.warnings { log.warning(w) }
         } catch { throw RuntimeError(error.description) }
         plan.preserveFds = o.preserveFds
         var console: Int32 = consolePair[1]
@@ -154,6 +155,7 @@ extension Runtime {
         if localConsole {
             close(consolePair[1])
             let master = berth_recv_fd(consolePair[0])
+            if master >= 0 { PTYProxy.clearONLCR(master) }
             close(consolePair[0])
             if master >= 0 { return PTYProxy.run(master: master, child: child.pid) }
         }

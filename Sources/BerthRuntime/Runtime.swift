@@ -104,6 +104,7 @@ public struct Runtime: Sendable {
         planner.hasConsoleSocket = options.consoleSocket != nil || consoleFD >= 0
         let rootfs = FS.cleanPath((spec.root?.path ?? "").hasPrefix("/") ? spec.root!.path : bundle + "/" + (spec.root?.path ?? ""))
         if !FS.isDirectory(rootfs) { throw RuntimeError("config.json: root.path: \(rootfs) is not a directory") }
+        planner.passwd = try? FS.readInRoot(rootfs, "/etc/passwd")
 
         var undo = Undo()
         do {
@@ -140,6 +141,7 @@ public struct Runtime: Sendable {
                 if chmod(path, 0o622) != 0 { throw OSError("chmod", path) }
             }
             var plan = try planner.initPlan(gate: gate)
+            for w in planner.warnings { log.warning(w) }
             plan.preserveFds = options.preserveFds
             log.phase("planned")
             try FS.write(dir + "/config.json", try [UInt8](JSONEncoder().encode(spec)), mode: 0o600)
@@ -438,6 +440,7 @@ public struct Runtime: Sendable {
         if wantsLocalConsole {
             close(consolePair[1])
             master = berth_recv_fd(consolePair[0])
+            if master >= 0 { PTYProxy.clearONLCR(master) }
             close(consolePair[0])
         }
         do { try child.send("{\"type\":\"start\"}") } catch { throw RuntimeError("start container \(id): \(error)") }

@@ -899,3 +899,24 @@ int berth_open_tree_clone(const char *path, int recursive) {
     long r = syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
     return r < 0 ? -errno : (int)r;
 }
+
+long berth_read_in_root(const char *root, const char *path, char *buf, size_t cap) {
+    int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -errno;
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY, .mode = 0,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    while (*path == '/') path++;
+    long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+    int e = errno;
+    close(dfd);
+    if (fd < 0) return -e;
+    size_t off = 0;
+    while (off < cap) {
+        ssize_t n = read((int)fd, buf + off, cap - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    close((int)fd);
+    return (long)off;
+}

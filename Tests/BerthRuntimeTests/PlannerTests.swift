@@ -246,3 +246,17 @@ import CBerthInit
         #expect(Runtime.withDefaultDeviceRules(Resources(), spec: Spec.defaultSpec()).devices == nil)
     }
 }
+
+@Suite struct EnvironmentTests {
+    @Test func lastValueWinsAtTheFirstPlace() {
+        let env = Planner.environment(["ONE=two", "PATH=/bin", "ONE=", "HOME=/h"], uid: 0, passwd: nil)
+        #expect(env == ["ONE=", "PATH=/bin", "HOME=/h"])
+    }
+
+    @Test func homeComesFromPasswdWhenMissingOrEmpty() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n"
+        #expect(Planner.environment(["PATH=/bin"], uid: 0, passwd: passwd) == ["PATH=/bin", "HOME=/root"])
+        #expect(Planner.environment(["HOME=", "A=b"], uid: 1000, passwd: passwd) == ["HOME=/home/user", "A=b"])
+        #expect(Planner.environment([], uid: 42, passwd: passwd) == ["HOME=/"])
+    }
+}

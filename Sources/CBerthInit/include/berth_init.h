@@ -151,6 +151,9 @@ struct berth_plan {
 /// argv[0] the exec trampoline insists on (8 bytes with the NUL; see dmz.c).
 #define BERTH_DMZ_MAGIC "bErThDz"
 int berth_pipe2(int fds[2], int flags);
+/// Reads up to cap bytes of path resolved inside root (openat2 RESOLVE_IN_ROOT): a file of a
+/// container image read from the host without following its symlinks out. Bytes read or -errno.
+long berth_read_in_root(const char *root, const char *path, char *buf, size_t cap);
 /// open_tree(path, OPEN_TREE_CLONE): a detached copy of a mount tree to attach elsewhere. fd or -errno.
 int berth_open_tree_clone(const char *path, int recursive);
 // Syscalls Swift's Glibc module does not declare; each returns the result or -errno.
