@@ -12,6 +12,9 @@ public struct InitPlan: Sendable, Equatable {
         public var bind = false
         public var destinationIsFile = false
         public var symlink = false
+        /// mount_setattr(AT_RECURSIVE) attributes for the recursive options ("rro", …).
+        public var recursiveSet: UInt64 = 0
+        public var recursiveClear: UInt64 = 0
         public init(source: String?, destination: String, type: String?, data: String?, flags: UInt) {
             self.source = source; self.destination = destination; self.type = type; self.data = data; self.flags = flags
         }

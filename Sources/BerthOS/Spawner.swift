@@ -94,6 +94,8 @@ public enum Spawner {
             cm.kind = m.bind ? Int32(BERTH_MOUNT_BIND.rawValue) : Int32(BERTH_MOUNT_NORMAL.rawValue)
             cm.dest_is_file = m.destinationIsFile ? 1 : 0
             cm.dest_is_symlink = m.symlink ? 1 : 0
+            cm.rec_attr_set = m.recursiveSet
+            cm.rec_attr_clr = m.recursiveClear
             // A plain fd opened here would name a mount of our namespace, which the child (in its
             // own mount namespace) can't bind from (EINVAL): the child opens sources itself, unless
             // it is in a user namespace that can't reach them — then it gets a detached copy.

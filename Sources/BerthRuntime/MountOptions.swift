@@ -31,20 +31,40 @@ public struct MountOptions: Equatable, Sendable {
         "slave": UInt(MS_SLAVE), "rslave": UInt(MS_SLAVE) | UInt(MS_REC),
         "unbindable": UInt(MS_UNBINDABLE), "runbindable": UInt(MS_UNBINDABLE) | UInt(MS_REC),
     ]
-    /// Options runc accepts that need mount_setattr or id-mapped mounts, which Berth does not do yet.
-    static let unsupported: Set<String> = ["rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
-                                           "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",
-                                           "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow",
-                                           "idmap", "ridmap"]
+    /// Id-mapped mounts, which Berth does not do yet.
+    static let unsupported: Set<String> = ["idmap", "ridmap"]
+
+    /// Recursive attributes, applied with mount_setattr(AT_RECURSIVE) to the whole mounted tree:
+    /// option → (attributes to set, attributes to clear). MOUNT_ATTR_* values from <linux/mount.h>.
+    static let recursive: [String: (set: UInt64, clear: UInt64)] = {
+        let rdonly: UInt64 = 0x1, nosuid: UInt64 = 0x2, nodev: UInt64 = 0x4, noexec: UInt64 = 0x8
+        let atime: UInt64 = 0x70, noatime: UInt64 = 0x10, strictatime: UInt64 = 0x20, relatime: UInt64 = 0
+        let nodiratime: UInt64 = 0x80, nosymfollow: UInt64 = 0x200000
+        return [
+            "rro": (rdonly, 0), "rrw": (0, rdonly), "rnosuid": (nosuid, 0), "rsuid": (0, nosuid),
+            "rnodev": (nodev, 0), "rdev": (0, nodev), "rnoexec": (noexec, 0), "rexec": (0, noexec),
+            "rnodiratime": (nodiratime, 0), "rdiratime": (0, nodiratime),
+            "rrelatime": (relatime, atime), "rnorelatime": (0, atime), "rnoatime": (noatime, atime),
+            "ratime": (0, atime), "rstrictatime": (strictatime, atime), "rnostrictatime": (0, atime),
+            "rnosymfollow": (nosymfollow, 0), "rsymfollow": (0, nosymfollow),
+        ]
+    }()
+
+    public var recursiveSet: UInt64 = 0
+    public var recursiveClear: UInt64 = 0
 
     public static let known: [String] = (Array(setFlags.keys) + Array(clearFlags.keys) + Array(propagationFlags.keys)
-                                         + ["tmpcopyup"]).sorted()
+                                         + Array(recursive.keys) + ["tmpcopyup"]).sorted()
 
     public init(_ options: [String], field: String) throws(SpecError) {
         for o in options {
             if let f = MountOptions.setFlags[o] { flags |= f; clearedFlags &= ~f }
             else if let f = MountOptions.clearFlags[o] { flags &= ~f; clearedFlags |= f }
             else if let p = MountOptions.propagationFlags[o] { propagation = p }
+            else if let r = MountOptions.recursive[o] {
+                recursiveSet = (recursiveSet & ~r.clear) | r.set
+                recursiveClear |= r.clear
+            }
             else if MountOptions.unsupported.contains(o) {
                 throw SpecError(field: field, "mount option \"\(o)\" is not supported")
             } else if o == "tmpcopyup" {

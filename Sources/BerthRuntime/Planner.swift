@@ -236,6 +236,8 @@ public struct Planner {
                                       data: opts.data.isEmpty ? nil : opts.data.joined(separator: ","),
                                       flags: flags)
             op.propagation = opts.propagation
+            op.recursiveSet = opts.recursiveSet
+            op.recursiveClear = opts.recursiveClear
             if bind {
                 guard var src = m.source, !src.isEmpty else { throw SpecError(field: "\(field).source", "a bind mount needs a source") }
                 if !src.hasPrefix("/") { src = FS.cleanPath(bundle + "/" + src) }

@@ -312,6 +312,15 @@ static void do_mount(const struct berth_mount *m) {
         struct stat st;
         if (fstat(srcfd, &st) == 0) as_file = !S_ISDIR(st.st_mode);
     }
+    // A tmpfs over an existing directory keeps that directory's mode unless given one (runc).
+    int keep_mode = -1;
+    if (m->kind == BERTH_MOUNT_NORMAL && m->fstype && strcmp(m->fstype, "tmpfs") == 0 && !(m->flags & MS_REMOUNT) &&
+        !(m->data && strstr(m->data, "mode="))) {
+        int efd = open_in_root(m->dest, O_PATH);
+        struct stat st;
+        if (efd >= 0 && fstat(efd, &st) == 0 && S_ISDIR(st.st_mode)) keep_mode = (int)(st.st_mode & 07777);
+        if (efd >= 0) close(efd);
+    }
     int fd = mkdirall_in_root(m->dest, as_file);
     if (fd < 0) die("mkdir mount point", m->dest, errno);
     char target[64]; proc_fd_path(target, fd);
@@ -341,6 +350,19 @@ static void do_mount(const struct berth_mount *m) {
         }
     }
     close(fd);
+    if (keep_mode >= 0) {
+        int dfd = open_in_root(m->dest, O_RDONLY | O_DIRECTORY);
+        if (dfd < 0 || fchmod(dfd, (mode_t)keep_mode) < 0) die("chmod tmpfs", m->dest, errno);
+        close(dfd);
+    }
+    if (m->rec_attr_set || m->rec_attr_clr) {
+        int dfd = open_in_root(m->dest, O_PATH);
+        if (dfd < 0) die("open", m->dest, errno);
+        struct mount_attr attr = {.attr_set = m->rec_attr_set, .attr_clr = m->rec_attr_clr};
+        if (syscall(SYS_mount_setattr, dfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+            die("set recursive mount attributes of", m->dest, errno);
+        close(dfd);
+    }
     if (m->propagation) {
         int pfd = open_in_root(m->dest, O_PATH);
         if (pfd < 0) die("open", m->dest, errno);
@@ -470,8 +492,69 @@ static void run_hooks(const struct berth_hook *hooks, int n, const char *kind) {
 // ---------------------------------------------------------------------------
 // Root filesystem.
 
+// mountinfo fields are space-separated with \NNN octal escapes.
+static void unescape_octal(char *s) {
+    char *r = s, *w = s;
+    while (*r) {
+        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+            *w++ = (char)(((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+            r += 4;
+        } else *w++ = *r++;
+    }
+    *w = 0;
+}
+
+// Without pivot_root the host's own /proc and /sys stay mounted (outside the chroot) in the
+// container's mount namespace, and the kernel would then allow a fresh procfs mount inside it.
+// Like runc, hide every full proc/sysfs mount outside the rootfs before the move.
+static void hide_host_proc_and_sys(void) {
+    static char buf[1 << 20];
+    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die("open", "/proc/self/mountinfo", errno);
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (len >= sizeof(buf) - 1) break;
+    }
+    close(fd);
+    buf[len] = 0;
+    size_t rlen = s_len(P->rootfs);
+    // Walk lines backwards so mounts stacked later go first.
+    char *lines[4096]; int nlines = 0;
+    for (char *p = buf; *p && nlines < 4096;) {
+        lines[nlines++] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl) break;
+        *nl = 0; p = nl + 1;
+    }
+    for (int i = nlines - 1; i >= 0; i--) {
+        char *f[6] = {0}; int nf = 0;
+        char *p = lines[i];
+        while (nf < 6 && p && *p) { f[nf++] = p; p = strchr(p, ' '); if (p) *p++ = 0; }
+        if (nf < 6 || !p) continue;
+        char *sep = strstr(p, " - ");
+        if (!sep) continue;
+        char *fstype = sep + 3;
+        char *end = strchr(fstype, ' ');
+        if (end) *end = 0;
+        char *root = f[3], *mp = f[4];
+        unescape_octal(mp);
+        if (strcmp(root, "/") != 0 || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0)) continue;
+        if (strncmp(mp, P->rootfs, rlen) == 0 && (mp[rlen] == '/' || mp[rlen] == 0)) continue;
+        if (mount(NULL, mp, NULL, MS_SLAVE | MS_REC, NULL) < 0) { if (errno == ENOENT) continue; die("make rslave", mp, errno); }
+        if (umount2(mp, MNT_DETACH) < 0) {
+            if (errno != EINVAL && errno != EPERM) die("unmount", mp, errno);
+            if (mount("tmpfs", mp, "tmpfs", 0, NULL) < 0) die("cover", mp, errno);
+        }
+    }
+}
+
 static void pivot(void) {
     if (P->no_pivot) {
+        hide_host_proc_and_sys();
         if (chdir(P->rootfs) < 0) die("chdir", P->rootfs, errno);
         if (mount(P->rootfs, "/", NULL, MS_MOVE, NULL) < 0) die("move mount", P->rootfs, errno);
         if (chroot(".") < 0) die("chroot", P->rootfs, errno);

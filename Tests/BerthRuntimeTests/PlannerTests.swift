@@ -25,8 +25,8 @@ import CBerthInit
     }
 
     @Test func unsupportedRecursiveOptionsNameTheField() {
-        #expect(throws: SpecError(field: "mounts[2].options", "mount option \"rro\" is not supported")) {
-            _ = try MountOptions(["rro"], field: "mounts[2].options")
+        #expect(throws: SpecError(field: "mounts[2].options", "mount option \"idmap\" is not supported")) {
+            _ = try MountOptions(["idmap"], field: "mounts[2].options")
         }
     }
 }
@@ -258,5 +258,14 @@ import CBerthInit
         #expect(Planner.environment(["PATH=/bin"], uid: 0, passwd: passwd) == ["PATH=/bin", "HOME=/root"])
         #expect(Planner.environment(["HOME=", "A=b"], uid: 1000, passwd: passwd) == ["HOME=/home/user", "A=b"])
         #expect(Planner.environment([], uid: 42, passwd: passwd) == ["HOME=/"])
+    }
+}
+
+@Suite struct RecursiveMountOptionTests {
+    @Test func recursiveAttributesAreCollected() throws {
+        let o = try MountOptions(["rbind", "rro", "rnosuid", "rnoatime"], field: "m")
+        #expect(o.recursiveSet == 0x1 | 0x2 | 0x10)
+        #expect(o.recursiveClear == 0x70)
+        #expect(o.isBind)
     }
 }

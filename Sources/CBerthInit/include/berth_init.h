@@ -33,6 +33,8 @@ struct berth_mount {
     int source_fd;             // binds: a detached copy of the source (open_tree) made by the parent, or -1
     int dest_is_file;          // create a file (not a directory) as the mount point
     int dest_is_symlink;       // create dest as a symlink to source instead of mounting
+    uint64_t rec_attr_set;     // mount_setattr(AT_RECURSIVE) attributes ("rro" …), 0 = none
+    uint64_t rec_attr_clr;
 };
 
 struct berth_device {
