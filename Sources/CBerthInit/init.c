@@ -535,9 +535,11 @@ static void hide_host_proc_and_sys(void) {
         char *p = lines[i];
         while (nf < 6 && p && *p) { f[nf++] = p; p = strchr(p, ' '); if (p) *p++ = 0; }
         if (nf < 6 || !p) continue;
-        char *sep = strstr(p, " - ");
-        if (!sep) continue;
-        char *fstype = sep + 3;
+        // Optional fields may be absent: then the separator is the first thing left.
+        char *fstype = NULL;
+        if (strncmp(p, "- ", 2) == 0) fstype = p + 2;
+        else { char *sep = strstr(p, " - "); if (sep) fstype = sep + 3; }
+        if (!fstype) continue;
         char *end = strchr(fstype, ' ');
         if (end) *end = 0;
         char *root = f[3], *mp = f[4];

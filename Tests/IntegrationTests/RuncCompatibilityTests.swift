@@ -66,6 +66,19 @@ struct RuncCompatibilityTests {
         #expect(try h.run(["exec", id, "sh", "-c", "exit 3"]).status == 3)
     }
 
+    /// With --no-pivot the host's own /proc would stay mounted (outside the chroot) and let a user
+    /// namespace inside the container mount a fresh, unmasked procfs; it must be hidden first.
+    @Test func noPivotDoesNotExposeBareProc() throws {
+        let h = try RuntimeHarness(); defer { h.cleanup() }
+        let bundle = try h.makeBundle(args: ["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED"]) { spec in
+            spec.process?.capabilities?.bounding?.append("CAP_SETFCAP")
+            spec.process?.capabilities?.permitted?.append("CAP_SETFCAP")
+        }
+        let r = try h.run(["run", "--no-pivot", "--bundle", bundle, h.newID("nopivot")])
+        #expect(r.status != 0, "\(r)")
+        #expect(!r.stdout.contains("MOUNTED") && r.stderr.contains("permission denied"), "\(r)")
+    }
+
     /// `events` reports an OOM kill in the container's memory cgroup as it happens.
     @Test func eventsReportOOM() throws {
         let h = try RuntimeHarness(); defer { h.cleanup() }
