@@ -177,15 +177,7 @@ static void proc_fd_path(char *out, int fd) {
     s_cat3(out, 64, "/proc/self/fd/", num, "");
 }
 
-static int open_in_root_nofollow(const char *path) {
-    struct open_how how = {.flags = (uint64_t)(O_PATH | O_NOFOLLOW | O_CLOEXEC), .mode = 0,
-                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-    while (*path == '/') path++;
-    if (!*path) path = ".";
-    long fd;
-    do { fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how)); } while (fd < 0 && errno == EINTR);
-    return (int)fd;
-}
+static int open_in_root_nofollow(const char *path) { return open_in_root(path, O_PATH | O_NOFOLLOW); }
 
 // Like mkdir -p inside the root (the last component is a file when as_file). Symlinks met on
 // the way are followed by hand, always relative to the root, so a link to "/tmp/x" creates
@@ -250,6 +242,22 @@ static int mkdirall_in_root(const char *path, bool as_file) {
     return open_in_root(cur[0] ? cur : "/", O_PATH);
 }
 
+// Creates the parent directory of `path` inside the root and returns an O_PATH fd of it; *base
+// is set to the last component (pointing into the static buffer). `what` names the step on error.
+static int open_parent_in_root(const char *path, const char **base, const char *what) {
+    static char parent[4096];
+    size_t len = s_len(path);
+    if (len >= sizeof(parent)) die(what, path, ENAMETOOLONG);
+    memcpy(parent, path, len + 1);
+    char *slash = strrchr(parent, '/');
+    if (!slash) die(what, path, EINVAL);
+    *slash = 0;
+    *base = path + (slash - parent) + 1;
+    int pfd = mkdirall_in_root(parent[0] ? parent : "/", false);
+    if (pfd < 0) die("mkdir", parent, errno);
+    return pfd;
+}
+
 // Current mount flags of the mount holding fd, as MS_* bits that a bind remount must keep.
 static unsigned long locked_flags(int fd) {
     struct statfs st;
@@ -279,15 +287,9 @@ static void bind_remount(const char *what, const char *dest, unsigned long flags
 
 static void do_mount(const struct berth_mount *m) {
     if (m->dest_is_symlink) {
-        char parent[4096]; size_t len = s_len(m->dest);
-        if (len >= sizeof(parent)) die("symlink", m->dest, ENAMETOOLONG);
-        memcpy(parent, m->dest, len + 1);
-        char *slash = strrchr(parent, '/');
-        if (!slash) die("symlink", m->dest, EINVAL);
-        *slash = 0;
-        int pfd = mkdirall_in_root(parent[0] ? parent : "/", false);
-        if (pfd < 0) die("mkdir", parent, errno);
-        if (symlinkat(m->source, pfd, slash + 1) < 0 && errno != EEXIST) die("symlink", m->dest, errno);
+        const char *base;
+        int pfd = open_parent_in_root(m->dest, &base, "symlink");
+        if (symlinkat(m->source, pfd, base) < 0 && errno != EEXIST) die("symlink", m->dest, errno);
         close(pfd);
         return;
     }
@@ -373,15 +375,8 @@ static void do_mount(const struct berth_mount *m) {
 }
 
 static void make_device(const struct berth_device *d) {
-    char parent[4096]; size_t len = s_len(d->path);
-    if (len >= sizeof(parent)) die("mknod", d->path, ENAMETOOLONG);
-    memcpy(parent, d->path, len + 1);
-    char *slash = strrchr(parent, '/');
-    if (!slash) die("mknod", d->path, EINVAL);
-    *slash = 0;
-    const char *base = slash + 1;
-    int pfd = mkdirall_in_root(parent[0] ? parent : "/", false);
-    if (pfd < 0) die("mkdir", parent, errno);
+    const char *base;
+    int pfd = open_parent_in_root(d->path, &base, "mknod");
     if (d->bind) {
         int f = openat(pfd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (f >= 0) close(f);
