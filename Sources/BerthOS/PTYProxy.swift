@@ -1,4 +1,38 @@
 import Glibc
+import CBerthInit
+
+/// A console socket of our own, for a foreground `run`/`exec` with a terminal and no
+/// --console-socket: the init sends the pty master down `childEnd`, we relay it on our stdio.
+public final class LocalConsole {
+    /// The end handed to the child (as its console socket).
+    public private(set) var childEnd: Int32 = -1
+    private var ourEnd: Int32 = -1
+
+    public init() throws(OSError) {
+        var pair: [Int32] = [-1, -1]
+        if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) != 0 {
+            throw OSError("socketpair for the console")
+        }
+        ourEnd = pair[0]; childEnd = pair[1]
+    }
+
+    deinit { closeAll() }
+
+    /// The pty master the child sent (nil if it sent none), with ONLCR cleared; closes the socket.
+    public func receiveMaster() -> Int32? {
+        if childEnd >= 0 { close(childEnd); childEnd = -1 }
+        let master = berth_recv_fd(ourEnd)
+        closeAll()
+        guard master >= 0 else { return nil }
+        PTYProxy.clearONLCR(master)
+        return master
+    }
+
+    private func closeAll() {
+        if childEnd >= 0 { close(childEnd); childEnd = -1 }
+        if ourEnd >= 0 { close(ourEnd); ourEnd = -1 }
+    }
+}
 
 /// Copies between our stdio and a container's pty master until the container exits,
 /// forwarding signals and window size changes (foreground `run`/`exec` with a terminal).

@@ -96,31 +96,28 @@ extension Runtime {
         }
         let spec = try store.loadConfig(id)
         let process = try execProcess(o, base: spec)
-        var planner = Planner(spec: spec, bundle: rec.bundle)
-        planner.passwd = try? FS.readInRoot("/proc/\(rec.pid)/root", "/etc/passwd")
-        let cache = seccompCache
-        planner.seccompCompiler = { s throws(SpecError) in try cache.compile(s) }
-        let terminal = process.terminal ?? false
-        var consolePair: [Int32] = [-1, -1]
-        let localConsole = terminal && o.consoleSocket == nil && !o.detach
-        if localConsole && socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &consolePair) != 0 {
-            throw RuntimeError("\(OSError("socketpair"))")
+        var planner = planner(for: spec, bundle: rec.bundle, root: "/proc/\(rec.pid)/root")
+        var local: LocalConsole?
+        if process.terminal == true && o.consoleSocket == nil && !o.detach {
+            do { local = try LocalConsole() } catch { throw RuntimeError("\(error)") }
         }
-        planner.hasConsoleSocket = o.consoleSocket != nil || localConsole
+        planner.hasConsoleSocket = o.consoleSocket != nil || local != nil
         var plan: InitPlan
         do {
             plan = try planner.execPlan(process: process, initPID: rec.pid, containerNamespaces: rec.namespaces)
             for w in planner.warnings { log.warning(w) }
         } catch { throw RuntimeError(error.description) }
         plan.preserveFds = o.preserveFds
-        var console: Int32 = consolePair[1]
+        var console: Int32 = local?.childEnd ?? -1
         if let path = o.consoleSocket {
             do { console = try UnixSocket.connect(path) } catch { throw RuntimeError("\(error)") }
         }
         if !o.detach { _ = Signals.block(Signals.forwarded + [SIGCHLD]) }
         let child: SpawnedInit
         do { child = try Spawner.spawn(plan, consoleSocket: console) } catch { throw RuntimeError("exec in \(id): \(error)") }
-        if console >= 0 { close(console) }
+        // The child has its copy; our connection to a --console-socket is no longer needed
+        // (a local console's end is closed when its master is received).
+        if o.consoleSocket != nil && console >= 0 { close(console) }
         log.debug("nsexec container setup")
         do {
             let cg = try cgroupManager(rec)
@@ -152,13 +149,7 @@ extension Runtime {
         }
         child.closeSync()
         if o.detach { return 0 }
-        if localConsole {
-            close(consolePair[1])
-            let master = berth_recv_fd(consolePair[0])
-            if master >= 0 { PTYProxy.clearONLCR(master) }
-            close(consolePair[0])
-            if master >= 0 { return PTYProxy.run(master: master, child: child.pid) }
-        }
+        if let master = local?.receiveMaster() { return PTYProxy.run(master: master, child: child.pid) }
         return Signals.forwardUntilExit(child.pid)
     }
 }

@@ -88,23 +88,32 @@ public struct Runtime: Sendable {
         public var spec: Spec
     }
 
-    public func create(id: String, options: CreateOptions, gate: InitPlan.StartGate? = nil,
-                       consoleFD: Int32 = -1) throws(RuntimeError) -> Created {
-        log.phase("create \(id)")
-        try StateStore.validate(id: id)
-        let bundle = FS.absolute(options.bundle)
-        let spec = try Runtime.loadSpec(bundle: bundle)
-        log.phase("config loaded")
-        let dir = store.dir(id)
-        if FS.exists(dir) { throw RuntimeError("container with id exists: \(id)") }
+    /// A planner for `spec` that compiles seccomp through the state root's cache and finds HOME
+    /// in the image's /etc/passwd under `root` (the rootfs, or /proc/<init>/root for exec).
+    func planner(for spec: Spec, bundle: String, root: String) -> Planner {
         var planner = Planner(spec: spec, bundle: bundle)
         let cache = seccompCache
         planner.seccompCompiler = { s throws(SpecError) in try cache.compile(s) }
-        planner.noPivot = options.noPivot
-        planner.hasConsoleSocket = options.consoleSocket != nil || consoleFD >= 0
+        planner.passwd = try? FS.readInRoot(root, "/etc/passwd")
+        return planner
+    }
+
+    /// - Parameter loaded: the bundle's config when the caller has already loaded it.
+    public func create(id: String, options: CreateOptions, gate: InitPlan.StartGate? = nil,
+                       consoleFD: Int32 = -1, loaded: Spec? = nil) throws(RuntimeError) -> Created {
+        log.phase("create \(id)")
+        try StateStore.validate(id: id)
+        let bundle = FS.absolute(options.bundle)
+        let spec: Spec
+        if let loaded { spec = loaded } else { spec = try Runtime.loadSpec(bundle: bundle) }
+        log.phase("config loaded")
+        let dir = store.dir(id)
+        if FS.exists(dir) { throw RuntimeError("container with id exists: \(id)") }
         let rootfs = FS.cleanPath((spec.root?.path ?? "").hasPrefix("/") ? spec.root!.path : bundle + "/" + (spec.root?.path ?? ""))
         if !FS.isDirectory(rootfs) { throw RuntimeError("config.json: root.path: \(rootfs) is not a directory") }
-        planner.passwd = try? FS.readInRoot(rootfs, "/etc/passwd")
+        var planner = planner(for: spec, bundle: bundle, root: rootfs)
+        planner.noPivot = options.noPivot
+        planner.hasConsoleSocket = options.consoleSocket != nil || consoleFD >= 0
 
         var undo = Undo()
         do {
@@ -178,9 +187,13 @@ public struct Runtime: Sendable {
                 created: Clock.rfc3339Nano(), annotations: spec.annotations, cgroupPaths: cg.paths,
                 namespaces: (spec.linux?.namespaces ?? []).map(\.type), owner: "", terminal: spec.process?.terminal)
             rec.owner = Runtime.ownerName()
-            let creating = State(id: id, status: .creating, pid: child.pid, bundle: bundle, annotations: spec.annotations)
-            var stateJSON = JSON.encode(creating)
-            try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
+            // The "creating" state, for hooks: sent to the child (in-container hooks) and kept here.
+            var stateJSON = ""
+            func sendHookState(pid: Int32) throws {
+                stateJSON = JSON.encode(State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations))
+                try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
+            }
+            try sendHookState(pid: child.pid)
             try child.send("{\"type\":\"continue\"}")
             log.debug("child process in init()")
             if joinLate {
@@ -207,8 +220,7 @@ public struct Runtime: Sendable {
                     startTime = Proc.startTime(pid)
                     rec.pid = pid
                     rec.pidStartTime = startTime
-                    stateJSON = JSON.encode(State(id: id, status: .creating, pid: pid, bundle: bundle, annotations: spec.annotations))
-                    try child.send("{\"type\":\"hookstate\",\"state\":\(stateJSON)}")
+                    try sendHookState(pid: pid)
                     continue
                 case "ready":
                     log.debug("init: closing the pipe to signal completion")
@@ -420,29 +432,20 @@ public struct Runtime: Sendable {
 
     /// create + start; in the foreground, waits for the container, deletes it, and returns its exit code.
     public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws(RuntimeError) -> Int32 {
-        var consolePair: [Int32] = [-1, -1]
-        var wantsLocalConsole = false
-        if options.consoleSocket == nil, !detach, let spec = try? Runtime.loadSpec(bundle: FS.absolute(options.bundle)),
-           spec.process?.terminal == true {
-            if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &consolePair) != 0 {
-                throw RuntimeError("\(OSError("socketpair"))")
-            }
-            wantsLocalConsole = true
+        let loaded = try Runtime.loadSpec(bundle: FS.absolute(options.bundle))
+        var console: LocalConsole?
+        if options.consoleSocket == nil, !detach, loaded.process?.terminal == true {
+            do { console = try LocalConsole() } catch { throw RuntimeError("\(error)") }
         }
         if !detach {
             _ = Signals.block(Signals.forwarded + [SIGCHLD])
             // A two-stage init is our grandchild: become its reaper so we can wait for it.
             _ = berth_set_subreaper()
         }
-        let created = try create(id: id, options: options, gate: .syncMessage, consoleFD: consolePair[1])
+        let created = try create(id: id, options: options, gate: .syncMessage, consoleFD: console?.childEnd ?? -1,
+                                 loaded: loaded)
         let (child, rec) = (created.child, created.record)
-        var master: Int32 = -1
-        if wantsLocalConsole {
-            close(consolePair[1])
-            master = berth_recv_fd(consolePair[0])
-            if master >= 0 { PTYProxy.clearONLCR(master) }
-            close(consolePair[0])
-        }
+        let master = console?.receiveMaster()
         do { try child.send("{\"type\":\"start\"}") } catch { throw RuntimeError("start container \(id): \(error)") }
         child.closeSync()
         // The config as created: a second read of the file would only cost time.
@@ -454,7 +457,7 @@ public struct Runtime: Sendable {
         log.phase("started")
         if detach { return 0 }
         let code: Int32
-        if master >= 0 {
+        if let master {
             code = PTYProxy.run(master: master, child: rec.pid)
         } else {
             code = Signals.forwardUntilExit(rec.pid)
