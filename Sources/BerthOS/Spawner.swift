@@ -211,19 +211,23 @@ public enum Spawner {
     }
 }
 
-/// Names of namespace types for messages.
-let namespaceNames: [Int32: String] = [
-    BERTH_CLONE_NEWNS: "mount", BERTH_CLONE_NEWCGROUP: "cgroup", BERTH_CLONE_NEWUTS: "uts", BERTH_CLONE_NEWIPC: "ipc",
-    BERTH_CLONE_NEWUSER: "user", BERTH_CLONE_NEWPID: "pid", BERTH_CLONE_NEWNET: "network", BERTH_CLONE_NEWTIME: "time",
-]
+/// The OCI namespace types and their clone(2) flags: the one table the runtime plans with and
+/// the spawner names namespaces by.
+public enum NamespaceKind {
+    public static let flags: [String: Int32] = [
+        "pid": BERTH_CLONE_NEWPID, "network": BERTH_CLONE_NEWNET, "mount": BERTH_CLONE_NEWNS, "ipc": BERTH_CLONE_NEWIPC,
+        "uts": BERTH_CLONE_NEWUTS, "user": BERTH_CLONE_NEWUSER, "cgroup": BERTH_CLONE_NEWCGROUP, "time": BERTH_CLONE_NEWTIME,
+    ]
+    static let names: [Int32: String] = Dictionary(uniqueKeysWithValues: flags.map { ($0.value, $0.key) })
+}
 
 /// A namespace path must be a namespace of the type it is joined as: say which, up front.
 func checkNamespaceType(_ fd: Int32, path: String, want: Int32) throws(OSError) {
     let got = berth_ns_type(fd)
-    let name = namespaceNames[want] ?? "\(want)"
+    let name = NamespaceKind.names[want] ?? "\(want)"
     if got < 0 { throw OSError("join \(name) namespace: not a namespace file", path, code: -got) }
     if got != want {
-        throw OSError("join \(name) namespace: \(path) is a \(namespaceNames[got] ?? "different") namespace", nil, code: EINVAL)
+        throw OSError("join \(name) namespace: \(path) is a \(NamespaceKind.names[got] ?? "different") namespace", nil, code: EINVAL)
     }
 }
 

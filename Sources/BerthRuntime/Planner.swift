@@ -33,10 +33,7 @@ public struct Planner {
 
     public init(spec: Spec, bundle: String) { self.spec = spec; self.bundle = bundle }
 
-    static let namespaceFlags: [String: Int32] = [
-        "pid": BERTH_CLONE_NEWPID, "network": BERTH_CLONE_NEWNET, "mount": BERTH_CLONE_NEWNS, "ipc": BERTH_CLONE_NEWIPC,
-        "uts": BERTH_CLONE_NEWUTS, "user": BERTH_CLONE_NEWUSER, "cgroup": BERTH_CLONE_NEWCGROUP, "time": BERTH_CLONE_NEWTIME,
-    ]
+    static let namespaceFlags = NamespaceKind.flags
     /// Where a running process's namespace of each type lives under /proc/<pid>/ns.
     public static let procNSNames: [String: String] = [
         "pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts", "user": "user",

@@ -7,15 +7,6 @@ import Testing
 /// OCI runtime spec, config "POSIX-platform Hooks" and runtime "Lifecycle".
 @Suite(.enabled(if: RuntimeHarness.canRunContainers))
 struct HooksTests {
-    struct HookState: Decodable {
-        var ociVersion: String
-        var id: String
-        var status: String
-        var pid: Int32?
-        var bundle: String
-        var annotations: [String: String]?
-    }
-
     /// A host hook (path resolves on the host) that saves its stdin and appends its kind to `order`.
     static func hostHook(_ kind: String, dir: String) -> Hook {
         Hook(path: "/bin/sh", args: ["sh", "-c", "cat > \(dir)/\(kind).json; echo \(kind) >> \(dir)/order"])
@@ -63,7 +54,7 @@ struct HooksTests {
 
         for kind in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
             let text = try Fixtures.read(log + "/\(kind).json")
-            let st = try JSONDecoder().decode(HookState.self, from: Data(text.utf8))
+            let st = try JSONDecoder().decode(State.self, from: Data(text.utf8))
             #expect(st.id == id, "\(kind)")
             #expect(st.bundle == bundle, "\(kind)")
             #expect(!st.ociVersion.isEmpty, "\(kind)")
@@ -72,8 +63,8 @@ struct HooksTests {
                 #expect(st.pid == pid, "\(kind): \(text)")
             }
         }
-        let stop = try JSONDecoder().decode(HookState.self, from: Data(try Fixtures.read(log + "/poststop.json").utf8))
-        #expect(stop.status == "stopped")
+        let stop = try JSONDecoder().decode(State.self, from: Data(try Fixtures.read(log + "/poststop.json").utf8))
+        #expect(stop.status == .stopped)
     }
 
     @Test func hookArgsAndEnvAreExactlyAsConfigured() throws {

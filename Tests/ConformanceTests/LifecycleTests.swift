@@ -7,19 +7,11 @@ import Testing
 /// OCI runtime spec, runtime "State", "Lifecycle" and "Operations".
 @Suite(.enabled(if: RuntimeHarness.canRunContainers))
 struct LifecycleTests {
-    struct FullState: Decodable {
-        var ociVersion: String
-        var id: String
-        var status: String
-        var pid: Int32?
-        var bundle: String
-        var annotations: [String: String]?
-    }
-
-    func fullState(_ h: RuntimeHarness, _ id: String) throws -> FullState {
+    /// The `state` output as the spec's State type decodes it.
+    func fullState(_ h: RuntimeHarness, _ id: String) throws -> State {
         let r = try h.run(["state", id])
         try #require(r.status == 0, "\(r)")
-        return try JSONDecoder().decode(FullState.self, from: Data(r.stdout.utf8))
+        return try JSONDecoder().decode(State.self, from: Data(r.stdout.utf8))
     }
 
     @Test func createStartExitDelete() throws {
@@ -34,7 +26,7 @@ struct LifecycleTests {
         try #require(c.status == 0, "\(c)")
 
         let created = try fullState(h, id)
-        #expect(created.status == "created")
+        #expect(created.status == .created)
         #expect(created.id == id)
         #expect(created.bundle == bundle)
         #expect(created.ociVersion.hasPrefix("1."))
@@ -45,7 +37,7 @@ struct LifecycleTests {
         #expect(!(try Fixtures.read("/proc/\(pid)/cmdline")).hasPrefix("sh\0-c"))
 
         #expect(try h.run(["start", id]).status == 0)
-        #expect(try fullState(h, id).status == "running")
+        #expect(try fullState(h, id).status == .running)
         #expect(try fullState(h, id).pid == pid, "the pid stays the init's")
         let again = try h.run(["start", id])
         #expect(again.status != 0, "start twice must fail: \(again)")

@@ -12,11 +12,8 @@ public struct RuntimeCommand: ParsableCommand {
         Global flags (before the command): --root DIR (default /run/berth/runtime), --log FILE,
         --log-format text|json, --debug, --systemd-cgroup (not supported), --version.
         """,
-        subcommands: [
-            Create.self, Start.self, Run.self, StateCmd.self, Kill.self, Delete.self, List.self,
-            Exec.self, Ps.self, Pause.self, Resume.self, Events.self, Update.self, FeaturesCmd.self, SpecCmd.self,
-            Checkpoint.self, Restore.self,
-        ])
+        // One list of commands, shared with the runc-style help.
+        subcommands: Help.commands.map(\.type))
     public init() {}
 
     /// `--memory -1` means the value -1 (runc's CLI reads it so); ArgumentParser would take "-1"
