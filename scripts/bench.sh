@@ -86,14 +86,9 @@ jq --argjson caps "$caps" --arg kernel "$kernel" '
 
 # --- The bundle: `runc spec` plus the rest of Docker's defaults ----------------------------------
 bundle=$tmp/bundle
-mkdir -p "$bundle/rootfs"/{bin,dev,etc,proc,sys,tmp,root}
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$bundle/rootfs/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$bundle/rootfs/etc/passwd"
-echo 'root:x:0:' > "$bundle/rootfs/etc/group"
-chmod 1777 "$bundle/rootfs/tmp"
+# The busybox rootfs from the project's own fixture script; the config is runc's own `spec`.
+BERTH_RUNTIME="$berth" "$here/scripts/make-bundle.sh" "$bundle" true
+rm "$bundle/config.json"
 (cd "$bundle" && "$runc" spec)
 jq --slurpfile seccomp "$tmp/seccomp.json" --argjson caps "$caps" --arg cg "/$cgparent/ctr" '
     .process.args = ["true"]
