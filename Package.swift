@@ -12,6 +12,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.30.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Thin mains.
@@ -23,7 +28,40 @@ let package = Package(
         // Libraries.
         .target(name: "BerthCLI"),
         .target(name: "BerthEngineServer"),
-        .target(name: "BerthLifecycle"),
+        .target(
+            name: "BerthLifecycle",
+            dependencies: [
+                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // OCI image types, digests, references, content store, layer unpack, snapshots.
+        .target(
+            name: "BerthImage",
+            dependencies: ["BerthOS", "BerthArchive", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Distribution-spec client: auth, pull, push.
+        .target(
+            name: "BerthRegistry",
+            dependencies: [
+                "BerthImage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The lifecycle wire protocol: JSON-RPC 2.0, one object per line, on a unix socket.
+        .target(
+            name: "BerthWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ]
+        ),
+        // libarchive behind a safe streaming reader/writer (the only unsafe code above BerthOS).
+        .target(name: "BerthArchive", dependencies: ["CArchive", "BerthOS"]),
         .target(
             name: "BerthRuntime",
             dependencies: [
@@ -40,6 +78,7 @@ let package = Package(
         .target(name: "CBerthInit", cSettings: [.unsafeFlags(["-O2", "-Wall"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         // Tests.
         .testTarget(name: "BerthOCITests", dependencies: ["BerthOCI"], exclude: ["Samples"]),
@@ -47,6 +86,7 @@ let package = Package(
         .testTarget(name: "BerthSeccompTests", dependencies: ["BerthSeccomp", "BerthOCI", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI", "BerthOS"]),
         .target(name: "BerthTestSupport", dependencies: ["BerthOCI"], path: "Tests/BerthTestSupport"),
+        .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthTestSupport"]),
     ],
