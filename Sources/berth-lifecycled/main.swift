@@ -1,2 +1,3 @@
 import BerthLifecycle
-BerthLifecycleMain.run()
+
+await LifecycleCommand.main()

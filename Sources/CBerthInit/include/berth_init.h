@@ -189,6 +189,17 @@ int berth_pidfd_send_signal(int pidfd, int sig);
 int berth_memfd_create(const char *name, unsigned int flags);
 int berth_close_range_cloexec(unsigned int first);
 
+// inroot.c: syscalls Glibc does not wrap for Swift. -1 with errno on failure.
+int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int berth_fsopen(const char *fsname, unsigned int flags);
+int berth_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux);
+int berth_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
+int berth_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
+int berth_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+int berth_fsetxattr(int fd, const char *name, const void *value, size_t size);
+long berth_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int berth_rename_noreplace(const char *from, const char *to);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import BerthWire
+
+/// `berth-lifecycled`: `serve` (the default) runs the daemon; `call` sends one wire request, for
+/// scripts, the demo and debugging.
+public struct LifecycleCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "berth-lifecycled",
+        abstract: "Berth's lifecycle manager: images, snapshots and (later) containers, over a JSON-RPC unix socket.",
+        version: BerthVersion.string,
+        subcommands: [Serve.self, Call.self],
+        defaultSubcommand: Serve.self)
+
+    public init() {}
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon (the default).")
+
+    @Option(name: .long, help: "Data root: content store, snapshots, metadata database.")
+    var root = "/var/lib/berth"
+    @Option(name: .long, help: "Run root: sockets and runtime state.")
+    var runRoot = "/run/berth"
+    @Option(name: .long, help: "The wire socket (default: <run-root>/lifecycle.sock).")
+    var socket: String?
+    @Option(name: .long, help: "A registry (host[:port]) that may be reached over plain HTTP. Repeatable.")
+    var insecureRegistry: [String] = []
+    @Option(name: .long, help: "Docker-style config.json with registry credentials.")
+    var authFile: String?
+    @Option(name: .long, help: "Default platform of pulls (os/arch[/variant]).")
+    var platform: String?
+    @Option(name: .long, help: "Write the daemon's pid here.")
+    var pidfile: String?
+    @Flag(name: [.customShort("D"), .long], help: "Debug logging.")
+    var debug = false
+
+    func run() async throws {
+        Log.debugEnabled = debug
+        signal(SIGPIPE, SIG_IGN)
+        let opts = DaemonOptions(root: root, runRoot: runRoot, socket: socket, insecureRegistries: insecureRegistry,
+                                 authFile: authFile, platform: platform)
+        let daemon: LifecycleDaemon
+        do { daemon = try LifecycleDaemon(options: opts) } catch {
+            Log.error("\(error)")
+            throw ExitCode(1)
+        }
+        let server = try await daemon.serve()
+        if let pidfile { try? "\(getpid())\n".write(toFile: pidfile, atomically: true, encoding: .utf8) }
+        Log.info("berth-lifecycled \(BerthVersion.string) serving on \(opts.socket) (root \(opts.root))")
+        await waitForTermination()
+        Log.info("shutting down")
+        await server.close()
+        if let pidfile { unlink(pidfile) }
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    func waitForTermination() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let q = DispatchQueue(label: "signals")
+            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: q) }
+            nonisolated(unsafe) var resumed = false
+            for s in sources {
+                s.setEventHandler {
+                    guard !resumed else { return }
+                    resumed = true
+                    for x in sources { x.cancel() }
+                    c.resume()
+                }
+                s.resume()
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps signal sources alive while the daemon waits.
+enum SignalSources {
+    nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
+    static func keep(_ s: [DispatchSourceSignal]) { retained = s }
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one request and print its progress events and result as JSON lines.",
+        discussion: "Example: berth-lifecycled call image.pull '{\"reference\":\"127.0.0.1:5000/busybox\"}'")
+
+    @Option(name: .long, help: "The wire socket.")
+    var socket = "/run/berth/lifecycle.sock"
+    @Argument(help: "Method, e.g. image.list.")
+    var method: String
+    @Argument(help: "Parameters as a JSON object.")
+    var params = "{}"
+
+    func run() async throws {
+        guard case .object = try? JSONDecoder().decode(JSONValue.self, from: Data(params.utf8)) else {
+            throw ValidationError("parameters must be a JSON object: \(params)")
+        }
+        let client = try await WireClient.connect(path: socket)
+        do {
+            let result = try await client.call(method, RawJSON(params), returning: RawJSON.self, progress: RawJSON.self) { e in
+                print(e.text)
+            }
+            print(result.text)
+        } catch let e as WireError {
+            FileHandle.standardError.write(Data("berth-lifecycled: \(e.message) (code \(e.code))\n".utf8))
+            await client.close()
+            throw ExitCode(1)
+        }
+        await client.close()
+    }
+}
