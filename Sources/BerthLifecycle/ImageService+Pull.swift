@@ -42,7 +42,7 @@ extension ImageService {
         let ref = try Parse.reference(p.reference)
         let platform = try Parse.platform(p.platform)
         let creds = p.auth?.credentials
-        progress(ProgressEvent(id: ref.tag ?? ref.digest?.description, status: "Pulling from \(ref.familiarRepository)"))
+        progress(ProgressEvent(id: ref.tag ?? ref.digest?.description, status: "Pulling from \(ref.path)"))
         let resolved = try await mapRegistryErrors(ref) { try await registry.resolve(ref, platform: platform, credentials: creds) }
 
         let lease = "pull-\(UUID().uuidString)"

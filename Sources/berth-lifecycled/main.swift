@@ -1,3 +1,3 @@
 import BerthLifecycle
 
-await LifecycleCommand.main()
+await LifecycleCommand.entry()

@@ -394,6 +394,15 @@ public final class BackgroundProcess: @unchecked Sendable {
         throw HarnessError("nothing answered on 127.0.0.1:\(port) within \(seconds)s: \((try? Fixtures.read(log)) ?? "")")
     }
 
+    /// kill -9 and reap, as a crash.
+    public func crash() {
+        guard !stopped else { return }
+        stopped = true
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
     public func stop() {
         guard !stopped else { return }
         stopped = true

@@ -14,6 +14,11 @@ public struct LifecycleCommand: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 
     public init() {}
+
+    /// The program's entry point (the async `main` of AsyncParsableCommand).
+    public static func entry() async {
+        await main(nil)
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -46,12 +51,18 @@ struct Serve: AsyncParsableCommand {
             Log.error("\(error)")
             throw ExitCode(1)
         }
-        let server = try await daemon.serve()
+        let server: WireServer
+        do { server = try await daemon.serve() } catch {
+            Log.error("\(error)")
+            await daemon.shutdown()
+            throw ExitCode(1)
+        }
         if let pidfile { try? "\(getpid())\n".write(toFile: pidfile, atomically: true, encoding: .utf8) }
         Log.info("berth-lifecycled \(BerthVersion.string) serving on \(opts.socket) (root \(opts.root))")
         await waitForTermination()
         Log.info("shutting down")
         await server.close()
+        await daemon.shutdown()
         if let pidfile { unlink(pidfile) }
     }
 

@@ -67,6 +67,12 @@ public final class LifecycleDaemon: Sendable {
         return try await WireServer.start(path: options.socket, router: router())
     }
 
+    /// Releases the registry client's connections and the data-root lock.
+    public func shutdown() async {
+        try? await images.registry.shutdown()
+        close(lockFD)
+    }
+
     func router() -> WireRouter {
         var r = WireRouter()
         let images = self.images

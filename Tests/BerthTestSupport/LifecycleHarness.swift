@@ -1,0 +1,108 @@
+import Foundation
+import Glibc
+import BerthWire
+
+/// A berth-lifecycled of its own for one test: temp data and run roots, its own socket. Stops it,
+/// unmounts what the test mounted under its directory, and removes everything in `cleanup`.
+public final class LifecycleHarness: @unchecked Sendable {
+    public let dir: String
+    public let root: String
+    public let run: String
+    public var socket: String { run + "/lifecycle.sock" }
+    public let binary: String
+    public private(set) var process: BackgroundProcess?
+    private var clients: [WireClient] = []
+    public let extraArgs: [String]
+
+    /// The berth-lifecycled under test: $BERTH_LIFECYCLED, else the one built beside this test binary.
+    public static var lifecycledBinary: String {
+        if let env = getenv("BERTH_LIFECYCLED") { return String(cString: env) }
+        return siblingBinary("berth-lifecycled")
+    }
+
+    /// A product of this build: in the directory of the running test bundle (whatever scratch
+    /// path built it), else `.build/debug`.
+    public static func siblingBinary(_ name: String) -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        if n > 0 {
+            let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var dir = (exe as NSString).deletingLastPathComponent
+            // The bundle may be <dir>/X.xctest (a file) or <dir>/X.xctest/Contents/… .
+            while dir.contains(".xctest") { dir = (dir as NSString).deletingLastPathComponent }
+            let candidate = dir + "/" + name
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        let pkg = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        return "/\(pkg)/.build/debug/\(name)"
+    }
+
+    public static var available: Bool { geteuid() == 0 && access(lifecycledBinary, X_OK) == 0 }
+
+    public init(extraArgs: [String] = []) throws {
+        var template = Array("/tmp/berth-test-lc-XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }
+        dir = String(cString: p)
+        root = dir + "/root"
+        run = dir + "/run"
+        binary = Self.lifecycledBinary
+        self.extraArgs = extraArgs
+    }
+
+    /// Starts the daemon and waits until it answers `system.ping`.
+    public func start() async throws {
+        let proc = try BackgroundProcess(binary, ["serve", "--root", root, "--run-root", run] + extraArgs, log: dir + "/lifecycled.log")
+        process = proc
+        for _ in 0..<200 {
+            if let c = try? await WireClient.connect(path: socket) {
+                if (try? await c.call("system.ping", Empty(), returning: RawJSON.self)) != nil {
+                    await c.close()
+                    return
+                }
+                await c.close()
+            }
+            if kill(proc.pid, 0) != 0 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("berth-lifecycled did not come up: \(log)")
+    }
+
+    public var log: String { (try? Fixtures.read(dir + "/lifecycled.log")) ?? "" }
+
+    /// A new connection (closed in cleanup).
+    public func client() async throws -> WireClient {
+        let c = try await WireClient.connect(path: socket)
+        clients.append(c)
+        return c
+    }
+
+    /// SIGTERM and wait.
+    public func stop() async {
+        for c in clients { await c.close() }
+        clients.removeAll()
+        process?.stop()
+        process = nil
+    }
+
+    /// kill -9, as a crash.
+    public func crash() async {
+        guard let p = process else { return }
+        p.crash()
+        for c in clients { await c.close() }
+        clients.removeAll()
+        process = nil
+    }
+
+    public func cleanup() async {
+        await stop()
+        // Unmount anything a test mounted below its directory, deepest first.
+        if let mounts = try? Fixtures.read("/proc/self/mountinfo") {
+            let points = mounts.split(separator: "\n").compactMap { l -> String? in
+                let f = l.split(separator: " ")
+                return f.count > 4 && f[4].hasPrefix(dir) ? String(f[4]) : nil
+            }
+            for m in points.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
