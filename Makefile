@@ -34,19 +34,22 @@ dropin: build
 
 bench: release
 	scripts/bench.sh $(RELEASE)/berth-runtime
+	scripts/bench-pull.sh $(RELEASE)/berth-lifecycled
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(RELEASE)/berth-runtime $(RELEASE)/berth $(RELEASE)/berthd $(RELEASE)/berth-lifecycled $(DESTDIR)$(PREFIX)/bin/
+	# The built-in default image (busybox:latest from busybox-static), so a container runs offline.
+	[ -n "$(DESTDIR)" ] || scripts/default-image.sh $(PREFIX)/bin/berth-lifecycled
 
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS)
 
 # Builds a busybox bundle from busybox-static and runs a container from it.
+# Runs a container from the built-in default image: a berth-lifecycled snapshot, berth-runtime.
 demo:
-	BERTH_RUNTIME=$(PREFIX)/bin/berth-runtime scripts/make-bundle.sh /tmp/berth-demo-bundle
-	$(PREFIX)/bin/berth-runtime run --bundle /tmp/berth-demo-bundle berth-demo-$$$$
+	scripts/demo.sh $(PREFIX)/bin
 
 clean:
 	rm -rf $(BUILD)

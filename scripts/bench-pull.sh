@@ -1,0 +1,97 @@
+#!/bin/bash
+# Benchmarks pulling a ~200 MB three-layer image (plus a busybox base) from a local registry
+# (Debian's docker-registry on 127.0.0.1) into an empty store:
+#   - berth:  `berth-lifecycled call image.pull` (download, verify, unpack into overlay snapshots);
+#   - skopeo + umoci: `skopeo copy docker://… oci:…` then `umoci unpack` (the same work with the
+#     standard OCI tools);
+#   - docker pull, when a dockerd answers on $DOCKER_HOST (none runs on CI machines);
+#   - unpack throughput: berth's unpack (image.load of the layers already on disk, via a docker-save
+#     tarball) against `tar -xzf` of the same three layers.
+# usage: scripts/bench-pull.sh PATH-TO-berth-lifecycled     (`make bench` builds release first)
+# env:   BENCH_PULL_MB (default 200), BENCH_PULL_RUNS (default 3)
+set -euo pipefail
+lc=$(realpath "${1:?usage: scripts/bench-pull.sh PATH-TO-berth-lifecycled}")
+mb=${BENCH_PULL_MB:-200}
+runs=${BENCH_PULL_RUNS:-3}
+[ "$(id -u)" = 0 ] || { echo "bench-pull: run as root" >&2; exit 1; }
+for t in docker-registry skopeo umoci hyperfine jq python3; do
+    command -v $t >/dev/null || { echo "bench-pull: $t is missing (make deps)" >&2; exit 1; }
+done
+tmp=$(mktemp -d /tmp/berth-bench-pull-XXXXXX)
+reg_pid=""; lc_pid=""
+cleanup() {
+    set +e
+    [ -n "$lc_pid" ] && kill "$lc_pid" && wait "$lc_pid" 2>/dev/null
+    [ -n "$reg_pid" ] && kill "$reg_pid" && wait "$reg_pid" 2>/dev/null
+    grep -F " $tmp/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# The image: busybox base + three layers of incompressible data, built with umoci.
+each=$((mb / 3))
+umoci init --layout "$tmp/src" >/dev/null
+umoci new --image "$tmp/src:large" >/dev/null
+mkdir -p "$tmp/base/bin"; cp /bin/busybox "$tmp/base/bin/"
+umoci insert --image "$tmp/src:large" "$tmp/base" / >/dev/null
+for i in 1 2 3; do
+    mkdir -p "$tmp/l$i/data"
+    head -c "${each}M" /dev/urandom > "$tmp/l$i/data/blob$i"
+    umoci insert --image "$tmp/src:large" "$tmp/l$i" / >/dev/null
+    rm -rf "$tmp/l$i"
+done
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$tmp/registry.yml" <<YML
+version: 0.1
+storage: {filesystem: {rootdirectory: $tmp/registry}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+log: {level: error}
+YML
+docker-registry serve "$tmp/registry.yml" >"$tmp/registry.log" 2>&1 &
+reg_pid=$!
+for _ in $(seq 100); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break; sleep 0.1
+done
+skopeo copy -q --dest-tls-verify=false "oci:$tmp/src:large" "docker://127.0.0.1:$port/large:1"
+ref="127.0.0.1:$port/large:1"
+size=$(du -sm "$tmp/registry" | cut -f1)
+echo "image: $ref, ${size} MB in the registry (4 layers)"
+
+"$lc" serve --root "$tmp/lc-root" --run-root "$tmp/lc-run" 2>"$tmp/lc.log" &
+lc_pid=$!
+sock="$tmp/lc-run/lifecycle.sock"
+for _ in $(seq 100); do "$lc" call --socket "$sock" system.ping >/dev/null 2>&1 && break; sleep 0.1; done
+call() { "$lc" call --socket "$sock" "$@"; }
+
+cmds=(
+    --prepare "$lc call --socket $sock image.prune '{\"all\":true}' >/dev/null; sync; echo 3 > /proc/sys/vm/drop_caches"
+    -n berth "$lc call --socket $sock image.pull '{\"reference\":\"$ref\"}' >/dev/null"
+    --prepare "rm -rf $tmp/oci $tmp/bundle; sync; echo 3 > /proc/sys/vm/drop_caches"
+    -n skopeo+umoci "skopeo copy -q --src-tls-verify=false docker://$ref oci:$tmp/oci:large && umoci unpack --image $tmp/oci:large $tmp/bundle >/dev/null"
+)
+if docker info >/dev/null 2>&1; then
+    cmds+=(--prepare "docker rmi -f $ref >/dev/null 2>&1 || true; sync; echo 3 > /proc/sys/vm/drop_caches" -n "docker pull" "docker pull -q $ref >/dev/null")
+else
+    echo "(no dockerd answers: docker pull is not measured)"
+fi
+hyperfine --runs "$runs" --export-json "$tmp/pull.json" "${cmds[@]}"
+jq -r '.results[] | "\(.command)\t\(.mean)"' "$tmp/pull.json" > "$tmp/means"
+b=$(awk -F'\t' '$1=="berth"{print $2}' "$tmp/means")
+s=$(awk -F'\t' '$1=="skopeo+umoci"{print $2}' "$tmp/means")
+printf 'pull: berth %.2f s, skopeo+umoci %.2f s, ratio berth/skopeo+umoci %.2f\n' "$b" "$s" "$(awk "BEGIN{print $b / $s}")"
+
+# Unpack alone: the same layer blobs, berth (image.load → unpack into snapshots) vs tar -xzf.
+call image.pull "{\"reference\":\"$ref\"}" >/dev/null
+call image.save "{\"references\":[\"$ref\"],\"path\":\"$tmp/save.tar\"}" >/dev/null
+mkdir -p "$tmp/layers" && tar -C "$tmp/layers" -xf "$tmp/save.tar"
+layers=$(jq -r '.[0].Layers[]' "$tmp/layers/manifest.json" | sed "s|^|$tmp/layers/|" | tr '\n' ' ')
+hyperfine --runs "$runs" --export-json "$tmp/unpack.json" \
+    --prepare "$lc call --socket $sock image.prune '{\"all\":true}' >/dev/null; sync" \
+    -n "berth load" "$lc call --socket $sock image.load '{\"path\":\"$tmp/save.tar\"}' >/dev/null" \
+    --prepare "rm -rf $tmp/untar; mkdir -p $tmp/untar; sync" \
+    -n "tar -xzf" "for l in $layers; do tar -C $tmp/untar -xzf \$l; done"
+jq -r '.results[] | "\(.command)\t\(.mean)"' "$tmp/unpack.json" > "$tmp/means2"
+b=$(awk -F'\t' '$1=="berth load"{print $2}' "$tmp/means2")
+t=$(awk -F'\t' '$1=="tar -xzf"{print $2}' "$tmp/means2")
+printf 'unpack: berth load %.2f s (copy into the store + verify + unpack), tar -xzf %.2f s, ratio %.2f\n' "$b" "$t" "$(awk "BEGIN{print $b / $t}")"
