@@ -87,6 +87,8 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthOCI", "BerthImage", "BerthWire"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
+        .testTarget(name: "BerthWireTests", dependencies: ["BerthWire"]),
+        .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthImage", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthTestSupport"]),
     ],

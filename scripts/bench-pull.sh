@@ -14,7 +14,7 @@ lc=$(realpath "${1:?usage: scripts/bench-pull.sh PATH-TO-berth-lifecycled}")
 mb=${BENCH_PULL_MB:-200}
 runs=${BENCH_PULL_RUNS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench-pull: run as root" >&2; exit 1; }
-for t in docker-registry skopeo umoci hyperfine jq python3; do
+for t in docker-registry skopeo umoci hyperfine jq python3 gzip sha256sum; do
     command -v $t >/dev/null || { echo "bench-pull: $t is missing (make deps)" >&2; exit 1; }
 done
 tmp=$(mktemp -d /tmp/berth-bench-pull-XXXXXX)
@@ -28,18 +28,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The image: busybox base + three layers of incompressible data, built with umoci.
+# The image: busybox base + three layers of incompressible data, as an OCI layout made with tar,
+# gzip and jq (umoci 0.4.7's `insert` writes truncated layers on this machine).
 each=$((mb / 3))
-umoci init --layout "$tmp/src" >/dev/null
-umoci new --image "$tmp/src:large" >/dev/null
-mkdir -p "$tmp/base/bin"; cp /bin/busybox "$tmp/base/bin/"
-umoci insert --image "$tmp/src:large" "$tmp/base" / >/dev/null
-for i in 1 2 3; do
-    mkdir -p "$tmp/l$i/data"
-    head -c "${each}M" /dev/urandom > "$tmp/l$i/data/blob$i"
-    umoci insert --image "$tmp/src:large" "$tmp/l$i" / >/dev/null
-    rm -rf "$tmp/l$i"
+mkdir -p "$tmp/src/blobs/sha256"
+echo '{"imageLayoutVersion":"1.0.0"}' > "$tmp/src/oci-layout"
+blob() {  # stores stdin as a blob; prints its digest hex
+    cat > "$tmp/blob.tmp"; local h; h=$(sha256sum "$tmp/blob.tmp" | cut -d' ' -f1)
+    mv "$tmp/blob.tmp" "$tmp/src/blobs/sha256/$h"; echo "$h"
+}
+layers="[]"; diffs="[]"
+for i in 0 1 2 3; do
+    rm -rf "$tmp/l"; mkdir -p "$tmp/l/bin" "$tmp/l/data"
+    if [ $i = 0 ]; then cp /bin/busybox "$tmp/l/bin/"; else head -c "${each}M" /dev/urandom > "$tmp/l/data/blob$i"; fi
+    tar -C "$tmp/l" --owner=0 --group=0 -cf "$tmp/layer.tar" .
+    diff=$(sha256sum "$tmp/layer.tar" | cut -d' ' -f1)
+    h=$(gzip -1 -c "$tmp/layer.tar" | blob)
+    size=$(stat -c %s "$tmp/src/blobs/sha256/$h")
+    layers=$(jq -c --arg d "sha256:$h" --argjson s "$size" '. + [{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":$d,"size":$s}]' <<<"$layers")
+    diffs=$(jq -c --arg d "sha256:$diff" '. + [$d]' <<<"$diffs")
 done
+rm -rf "$tmp/l" "$tmp/layer.tar"
+cfg=$(jq -cn --argjson d "$diffs" '{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":$d}}' | blob)
+manifest=$(jq -cn --argjson l "$layers" --arg c "sha256:$cfg" --argjson cs "$(stat -c %s "$tmp/src/blobs/sha256/$cfg")" \
+    '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":$c,"size":$cs},"layers":$l}' | blob)
+jq -cn --arg m "sha256:$manifest" --argjson s "$(stat -c %s "$tmp/src/blobs/sha256/$manifest")" \
+    '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":$m,"size":$s,"annotations":{"org.opencontainers.image.ref.name":"large"}}]}' > "$tmp/src/index.json"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$tmp/registry.yml" <<YML
@@ -75,7 +89,7 @@ if docker info >/dev/null 2>&1; then
 else
     echo "(no dockerd answers: docker pull is not measured)"
 fi
-hyperfine --runs "$runs" --export-json "$tmp/pull.json" "${cmds[@]}"
+hyperfine ${BENCH_SHOW:+--show-output} --runs "$runs" --export-json "$tmp/pull.json" "${cmds[@]}"
 jq -r '.results[] | "\(.command)\t\(.mean)"' "$tmp/pull.json" > "$tmp/means"
 b=$(awk -F'\t' '$1=="berth"{print $2}' "$tmp/means")
 s=$(awk -F'\t' '$1=="skopeo+umoci"{print $2}' "$tmp/means")

@@ -260,6 +260,61 @@ struct LifecycleImageTests {
         }
     }
 
+    /// The registry's copy of a blob (distribution's filesystem layout), to damage it.
+    func registryBlob(_ registry: TestRegistry, _ d: Digest) -> String {
+        "\(registry.dir)/storage/docker/registry/v2/blobs/sha256/\(d.encoded.prefix(2))/\(d.encoded)/data"
+    }
+
+    @Test func damagedRegistryContentIsRefused() async throws {
+        try await withStack { lc, registry, c in
+            // Bogus config JSON.
+            let b = try OCILayoutBuilder(path: layout(lc, "bogus"))
+            let layer = try b.addLayer([.text("hello", "hi\n")])
+            let cfg = try b.addBlob(Array("{not json".utf8))
+            let manifest = Manifest(config: Descriptor(mediaType: MediaType.ociConfig, digest: cfg, size: 9), layers: [layer.descriptor])
+            let mbytes = try CanonicalJSON.encode(manifest)
+            let md = try b.addBlob(mbytes)
+            try b.tag(Descriptor(mediaType: MediaType.ociManifest, digest: md, size: Int64(mbytes.count)), as: "bogus")
+            try registry.push("oci:\(layout(lc, "bogus")):bogus", to: "bogus", tag: "1")
+            await expectWireError(500, containing: "invalid image config \(cfg)") { _ = try await pull(c, "\(registry.host)/bogus:1") }
+
+            // A layer the registry lost, one it serves corrupted (same size), one truncated: one image each.
+            var images: [String: TestImage] = [:]
+            for (i, name) in ["lost", "corrupt", "cut"].enumerated() {
+                let image = try TestImages.custom(in: layout(lc, name), tag: name, layers: [[.random("r", size: 100_000, seed: 10 + i)]])
+                try registry.push(image.ociReference, to: name, tag: "1")
+                images[name] = image
+            }
+            func layerOf(_ name: String) -> Descriptor { images[name]!.manifest.layers[0] }
+            try FileManager.default.removeItem(atPath: registryBlob(registry, layerOf("lost").digest))
+            await expectWireError(404, containing: "blob unknown") { _ = try await pull(c, "\(registry.host)/lost:1") }
+
+            let corruptPath = registryBlob(registry, layerOf("corrupt").digest)
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: corruptPath)))
+            bytes[bytes.count / 2] ^= 0xff
+            try Data(bytes).write(to: URL(fileURLWithPath: corruptPath))
+            await expectWireError(500, containing: "digest mismatch") { _ = try await pull(c, "\(registry.host)/corrupt:1") }
+
+            let cutPath = registryBlob(registry, layerOf("cut").digest)
+            let whole = try Data(contentsOf: URL(fileURLWithPath: cutPath))
+            try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cutPath))
+            await expectWireError(500, containing: "\(layerOf("cut").digest)") { _ = try await pull(c, "\(registry.host)/cut:1") }
+
+            for name in ["lost", "corrupt", "cut"] {
+                let d = layerOf(name).digest
+                try? FileManager.default.removeItem(atPath: registryBlob(registry, d))
+                try FileManager.default.copyItem(atPath: images[name]!.blobPath(d), toPath: registryBlob(registry, d))
+            }
+            let image = images["cut"]!
+            let ref = "\(registry.host)/cut:1"
+            // Nothing half-done is listed, and with the registry repaired the pull completes.
+            let info = try await c.call("system.info", Empty(), returning: SystemInfo.self)
+            #expect(info.images == 0 && info.leases == 0)
+            let r = try await pull(c, ref)
+            #expect(r.id == image.configDescriptor.digest.description)
+        }
+    }
+
     @Test func importSaveLoadRoundTrip() async throws {
         try await withStack { lc, registry, c in
             // The built-in default image, imported by the install script.
