@@ -4,7 +4,7 @@
 #   - berth:  `berth-lifecycled call image.pull` (download, verify, unpack into overlay snapshots);
 #   - skopeo + umoci: `skopeo copy docker://… oci:…` then `umoci unpack` (the same work with the
 #     standard OCI tools);
-#   - docker pull, when a dockerd answers on $DOCKER_HOST (none runs on CI machines);
+#   - with BENCH_DOCKER=1: `docker pull` on a private dockerd (scripts/private-dockerd.sh);
 #   - unpack throughput: berth's unpack (image.load of the layers already on disk, via a docker-save
 #     tarball) against `tar -xzf` of the same three layers.
 # usage: scripts/bench-pull.sh PATH-TO-berth-lifecycled     (`make bench` builds release first)
@@ -19,8 +19,11 @@ for t in docker-registry skopeo umoci hyperfine jq python3 gzip sha256sum; do
 done
 tmp=$(mktemp -d /tmp/berth-bench-pull-XXXXXX)
 reg_pid=""; lc_pid=""
+here=$(cd "$(dirname "$0")/.." && pwd)
+docker_cleanup=:
 cleanup() {
     set +e
+    $docker_cleanup
     [ -n "$lc_pid" ] && kill "$lc_pid" && wait "$lc_pid" 2>/dev/null
     [ -n "$reg_pid" ] && kill "$reg_pid" && wait "$reg_pid" 2>/dev/null
     grep -F " $tmp/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
@@ -84,16 +87,22 @@ cmds=(
     --prepare "rm -rf $tmp/oci $tmp/bundle; sync; echo 3 > /proc/sys/vm/drop_caches"
     -n skopeo+umoci "skopeo copy -q --src-tls-verify=false docker://$ref oci:$tmp/oci:large && umoci unpack --image $tmp/oci:large $tmp/bundle >/dev/null"
 )
-if docker info >/dev/null 2>&1; then
-    cmds+=(--prepare "docker rmi -f $ref >/dev/null 2>&1 || true; sync; echo 3 > /proc/sys/vm/drop_caches" -n "docker pull" "docker pull -q $ref >/dev/null")
+if [ "${BENCH_DOCKER:-0}" = 1 ]; then
+    . "$here/scripts/private-dockerd.sh"
+    docker_cleanup=docker_down
+    dockerd_up "$tmp/docker" '{}'
+    cmds+=(--prepare "$dk rmi -f $ref >/dev/null 2>&1; $dk image prune -f >/dev/null 2>&1; sync; echo 3 > /proc/sys/vm/drop_caches"
+           -n "docker pull" "$dk pull -q $ref >/dev/null")
 else
-    echo "(no dockerd answers: docker pull is not measured)"
+    echo "(docker pull not measured: BENCH_DOCKER=1 starts a private dockerd for it)"
 fi
 hyperfine ${BENCH_SHOW:+--show-output} --runs "$runs" --export-json "$tmp/pull.json" "${cmds[@]}"
 jq -r '.results[] | "\(.command)\t\(.mean)"' "$tmp/pull.json" > "$tmp/means"
 b=$(awk -F'\t' '$1=="berth"{print $2}' "$tmp/means")
 s=$(awk -F'\t' '$1=="skopeo+umoci"{print $2}' "$tmp/means")
 printf 'pull: berth %.2f s, skopeo+umoci %.2f s, ratio berth/skopeo+umoci %.2f\n' "$b" "$s" "$(awk "BEGIN{print $b / $s}")"
+dp=$(awk -F'\t' '$1=="docker pull"{print $2}' "$tmp/means")
+[ -z "$dp" ] || printf 'pull: docker pull %.2f s, ratio berth/docker %.2f\n' "$dp" "$(awk "BEGIN{print $b / $dp}")"
 
 # Unpack alone: the same layer blobs, berth (image.load → unpack into snapshots) vs tar -xzf.
 call image.pull "{\"reference\":\"$ref\"}" >/dev/null
