@@ -187,6 +187,8 @@ public struct ImageConfig: Codable, Hashable, Sendable {
     public var config: ContainerConfig?
     public var rootfs: RootFS
     public var history: [History]?
+    /// Docker's top-level `comment` (`docker import -m`, `docker commit -m`).
+    public var comment: String?
 
     public init(architecture: String = Platform.host.architecture, os: String = "linux", config: ContainerConfig? = nil, rootfs: RootFS, history: [History]? = nil, created: String? = nil) {
         self.architecture = architecture; self.os = os; self.config = config; self.rootfs = rootfs

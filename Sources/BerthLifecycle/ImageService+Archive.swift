@@ -26,10 +26,13 @@ extension ImageService {
         }
         let now = Self.timestamp()
         return try await commitImage(layers: [layer], config: { diffIDs in
-            try CanonicalJSON.encode(ImageConfig(architecture: platform.architecture, os: platform.os, config: containerConfig,
-                        rootfs: RootFS(diffIDs: diffIDs),
-                        history: [History(created: now, createdBy: "", comment: p.message ?? "Imported from \(p.path == "-" ? "-" : "tarball")")],
-                        created: now))
+            var cfg = ImageConfig(architecture: platform.architecture, os: platform.os, config: containerConfig,
+                                  rootfs: RootFS(diffIDs: diffIDs),
+                                  history: [History(created: now, createdBy: "", comment: p.message ?? "Imported from \(p.path == "-" ? "-" : "tarball")")],
+                                  created: now)
+            cfg.variant = platform.variant
+            cfg.comment = p.message
+            return try CanonicalJSON.encode(cfg)
         }, names: ref.map { [($0.description, "tag")] } ?? [], lease: lease, image: p.reference ?? p.path)
     }
 
@@ -170,9 +173,11 @@ enum DockerfileChanges {
         return shellWraps ? ["/bin/sh", "-c", arg] : arg.split(separator: " ").map(String.init)
     }
 
-    /// `A=b C="d e"` → ["A=b", "C=d e"]; the legacy `A b c` form → ["A=b c"].
+    /// `A=b C="d e"` → ["A=b", "C=d e"]; the legacy `A b c` form → ["A=b c"]. As in Docker, the
+    /// first word decides: without `=` it is the legacy form, whatever follows.
     static func envPairs(_ arg: String) -> [String] {
-        guard arg.contains("=") else {
+        let firstWord = arg.split(separator: " ", maxSplits: 1).first ?? ""
+        guard firstWord.contains("=") else {
             let p = arg.split(separator: " ", maxSplits: 1).map(String.init)
             return [p[0] + "=" + (p.count > 1 ? p[1] : "")]
         }

@@ -122,11 +122,12 @@ public final class ImageService: Sendable {
         return (tags, digests)
     }
 
-    /// Docker's reference filter: a glob against `name:tag` or the bare name.
+    /// Docker's reference filter: a glob (Go's path.Match: `*` stops at `/`) against `name:tag`
+    /// or the bare name.
     static func referenceMatches(pattern: String, name: String) -> Bool {
-        if fnmatch(pattern, name, 0) == 0 { return true }
+        if fnmatch(pattern, name, FNM_PATHNAME) == 0 { return true }
         if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") {
-            return fnmatch(pattern, String(name[..<colon]), 0) == 0
+            return fnmatch(pattern, String(name[..<colon]), FNM_PATHNAME) == 0
         }
         return false
     }
@@ -157,7 +158,7 @@ public final class ImageService: Sendable {
         }
         return ImageInspect(
             id: r.id.description, repoTags: tags, repoDigests: digests, created: cfg.created, author: cfg.author,
-            comment: cfg.history?.last?.comment, config: cfg.config, architecture: cfg.architecture, variant: cfg.variant,
+            comment: cfg.comment ?? cfg.history?.last?.comment, config: cfg.config, architecture: cfg.architecture, variant: cfg.variant,
             os: cfg.os, size: r.size, rootFS: cfg.rootfs, manifestDigest: r.manifestDigest.description,
             manifestMediaType: r.manifestMediaType, layers: layers, topChainID: chain.last?.description,
             chainIDs: chain.map(\.description))

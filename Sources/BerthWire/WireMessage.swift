@@ -63,6 +63,18 @@ struct ErrorEnvelope: Codable {
     var jsonrpc = Wire.version
     var id: Int64?
     var error: WireError
+
+    enum CodingKeys: String, CodingKey { case jsonrpc, id, error }
+
+    init(id: Int64?, error: WireError) { self.id = id; self.error = error }
+
+    /// JSON-RPC 2.0 wants `"id": null` when the request's id is unknown, not a missing key.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(jsonrpc, forKey: .jsonrpc)
+        if let id { try c.encode(id, forKey: .id) } else { try c.encodeNil(forKey: .id) }
+        try c.encode(error, forKey: .error)
+    }
 }
 
 struct NotificationEnvelope<P: Encodable>: Encodable {

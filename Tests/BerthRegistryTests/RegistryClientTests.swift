@@ -5,14 +5,6 @@ import NIOCore
 import BerthImage
 import BerthTestSupport
 
-/// A temp dir (prefix /tmp/berth-test-) removed after `body`, also when it throws.
-func withTempDir<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/berth-test-XXXXXX".utf8CString)
-    guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp: errno \(errno)") }
-    let dir = String(cString: p)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    return try await body(dir)
-}
 
 /// A registry for the duration of `body`, stopped (and its dir removed) afterwards.
 func withRegistry<T>(auth: TestRegistry.Auth = .none, _ body: (TestRegistry) async throws -> T) async throws -> T {

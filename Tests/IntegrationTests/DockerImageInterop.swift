@@ -306,8 +306,60 @@ struct DockerImageInteropTests {
             #expect(dockerLayers == "[" + info.rootFS.diffIDs.map { "\"\($0)\"" }.joined(separator: ",") + "]")
             try await withMountedSnapshot(lc, c, image: target, key: "interop-pull") { root in
                 #expect(access(root + "/bin/busybox", X_OK) == 0)
-                #expect(try Fixtures.read(root + "/etc/passwd").hasPrefix("root:x:0:0:"))
+                let passwd = try Fixtures.read(root + "/etc/passwd")
+                #expect(passwd.hasPrefix("root:x:0:0:"))
             }
+            // And saved by berth (a Docker-schema2 manifest now), docker loads it as the same image.
+            let copy = "berth-interop/fromdocker:1"
+            _ = try await c.call("image.tag", ImageTagParams(source: target, target: copy), returning: Empty.self)
+            let tar = lc.dir + "/schema2.tar"
+            _ = try await c.call("image.save", ImageSaveParams(references: [copy], path: tar), returning: Empty.self)
+            let load = try dockerOK(["load", "-i", tar])
+            #expect(load.contains("Loaded image: \(copy)"), "\(load)")
+            #expect(try dockerInspect(copy, "{{.Id}}") == id)
+        }
+    }
+
+    /// Edge cases both ways: a manifest that lists one layer twice (docker save writes the second
+    /// as a symlink inside the same image), `docker save` by ID (no RepoTags: berth loads it untagged),
+    /// and one image saved by berth under two tags.
+    @Test func duplicateLayerUntaggedAndTwoTags() async throws {
+        try await withStack { lc, registry, c in
+            let same: [TestLayerEntry] = [.directory("d"), .text("d/f", "same\n")]
+            let image = try TestImages.custom(in: lc.dir + "/layouts/dup", tag: "dup", layers: [same, same], busyboxBase: true)
+            try #require(image.manifest.layers[1].digest == image.manifest.layers[2].digest)
+            try registry.push(image.ociReference, to: "interop/dup", tag: "1")
+            let ref = "\(registry.host)/interop/dup:1"
+            try dockerOK(["pull", ref])
+            let id = try dockerInspect(ref, "{{.Id}}")
+            #expect(id == image.configDescriptor.digest.description)
+
+            let dockerTar = lc.dir + "/docker-dup.tar"
+            try dockerOK(["save", "-o", dockerTar, id])
+            let listing = try Command.run("/bin/tar", ["-tvf", dockerTar])
+            #expect(listing.stdout.contains("/layer.tar -> ../"), "the repeated layer is a symlink: \(listing)")
+            let loaded = try await c.call("image.load", ImageLoadParams(path: dockerTar), returning: ImageLoadResult.self)
+            #expect(loaded.loaded == [id])
+            let info = try await inspect(c, id)
+            #expect(info.repoTags == [])
+            #expect(info.rootFS.diffIDs == image.config.rootfs.diffIDs)
+            try await withMountedSnapshot(lc, c, image: id, key: "interop-dup") { root in
+                let f = try Fixtures.read(root + "/d/f")
+                #expect(f == "same\n")
+            }
+
+            // Back to docker, which first forgets it: one image, two tags.
+            try dockerOK(["rmi", "-f", id])
+            let tags = ["berth-interop/dup:a", "berth-interop/dup:b"]
+            for t in tags { _ = try await c.call("image.tag", ImageTagParams(source: id, target: t), returning: Empty.self) }
+            let berthTar = lc.dir + "/berth-dup.tar"
+            _ = try await c.call("image.save", ImageSaveParams(references: tags, path: berthTar), returning: Empty.self)
+            let load = try dockerOK(["load", "-i", berthTar])
+            #expect(load.contains("Loaded image: \(tags[0])") && load.contains("Loaded image: \(tags[1])"), "\(load)")
+            #expect(try dockerInspect(tags[1], "{{.Id}}") == id)
+            #expect(try dockerInspect(id, "{{json .RepoTags}}") == "[\"\(tags[0])\",\"\(tags[1])\"]")
+            let run = try docker(["run", "--rm", tags[0], "cat", "/d/f"])
+            #expect(run.status == 0 && run.stdout == "same\n", "\(run)\n\(env.diagnostics())")
         }
     }
 }

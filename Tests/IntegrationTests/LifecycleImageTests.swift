@@ -339,6 +339,26 @@ struct LifecycleImageTests {
             let after = try await c.call("image.inspect", ImageRefParams(reference: "busybox"), returning: ImageInspect.self)
             #expect(after.id == before.id)
 
+            // Through a FIFO, as the API daemon streams an upload.
+            _ = try await c.call("image.remove", ImageRemoveParams(reference: "busybox"), returning: [ImageDeleteItem].self)
+            let fifo = lc.dir + "/load.fifo"
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let writer = try BackgroundProcess("/bin/sh", ["-c", "cat \(tar) > \(fifo)"], log: lc.dir + "/writer.log")
+            let viaFIFO = try await c.call("image.load", ImageLoadParams(path: fifo), returning: ImageLoadResult.self)
+            writer.stop()
+            #expect(viaFIFO.loaded == ["busybox:latest"])
+
+            // A plain OCI image layout (no manifest.json), as skopeo and umoci write them.
+            let multi = try TestImages.multiLayer(in: layout(lc, "multi"))
+            let ociTar = lc.dir + "/oci.tar"
+            let t = try Command.run("/bin/tar", ["-C", multi.layoutPath, "-cf", ociTar, "."])
+            #expect(t.status == 0, "\(t)")
+            let fromOCI = try await c.call("image.load", ImageLoadParams(path: ociTar), returning: ImageLoadResult.self)
+            #expect(fromOCI.loaded == [multi.configDescriptor.digest.description])
+            let multiInspect = try await c.call("image.inspect", ImageRefParams(reference: multi.configDescriptor.digest.description), returning: ImageInspect.self)
+            #expect(multiInspect.rootFS.diffIDs == multi.config.rootfs.diffIDs)
+            _ = try await c.call("image.remove", ImageRemoveParams(reference: multiInspect.id), returning: [ImageDeleteItem].self)
+
             // A layer that does not match the config's diff_id is refused, and nothing is kept.
             let bad = lc.dir + "/bad"
             try Fixtures.mkdirAll(bad + "/x")
