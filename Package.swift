@@ -30,8 +30,9 @@ let package = Package(
         .target(
             name: "BerthLifecycle",
             dependencies: [
-                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS",
+                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -20,7 +20,7 @@ extension ImageService {
         try meta.createLease(lease, description: "import \(p.path)")
         defer { try? meta.deleteLease(lease) }
         let layer = try await gcLock.withShared { [self] in
-            let layer = try ingestFile(p.path, lease: lease)
+            let layer = try await Blocking.run { [self] in try ingestFile(p.path, lease: lease) }
             progress(ProgressEvent(status: "Importing", current: layer.size, total: layer.size))
             return layer
         }
@@ -85,7 +85,7 @@ extension ImageService {
         for (i, l) in layers.enumerated() {
             let parent = chain.last, expected = expectedDiffIDs?[i]
             let r = try await gcLock.withShared { [self] in
-                try unpackLayer(l, expectedDiffID: expected, parent: parent, lease: lease, image: image)
+                try await Blocking.run { [self] in try unpackLayer(l, expectedDiffID: expected, parent: parent, lease: lease, image: image) }
             }
             diffIDs.append(r.diffID); chain.append(r.chainID); sizes.append(r.size)
         }

@@ -136,7 +136,7 @@ extension ImageService {
         }
         progress(ProgressEvent(id: short, status: "Download complete"))
         progress(ProgressEvent(id: short, status: "Extracting", current: 0, total: layer.size))
-        let size = try unpackLayer(layer, diffID: diffID, chainID: chainID, image: ref.description)
+        let size = try await Blocking.run { [self] in try unpackLayer(layer, diffID: diffID, chainID: chainID, image: ref.description) }
         progress(ProgressEvent(id: short, status: "Extracting", current: layer.size, total: layer.size))
         progress(ProgressEvent(id: short, status: "Pull complete"))
         return size

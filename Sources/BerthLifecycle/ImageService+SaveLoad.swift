@@ -30,7 +30,7 @@ extension ImageService {
                 images.append((try record(id), tag.map { [$0] } ?? []))
             }
         }
-        try await gcLock.withShared { [self, images] in
+        try await gcLock.withShared { [self, images] in try await Blocking.run { [self, images] in
             let fd = open(p.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw LifecycleError.invalidArgument("open \(p.path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
@@ -70,7 +70,7 @@ extension ImageService {
             } catch let e as ArchiveError {
                 throw LifecycleError.internalError("save to \(p.path): \(e)")
             }
-        }
+        } }
     }
 
     // MARK: load
@@ -81,7 +81,7 @@ extension ImageService {
         let lease = "load-\(UUID().uuidString)"
         try meta.createLease(lease, description: "load \(p.path)")
         defer { try? meta.deleteLease(lease) }
-        let files = try await gcLock.withShared { [self] in try readArchive(p.path, lease: lease) }
+        let files = try await gcLock.withShared { [self] in try await Blocking.run { [self] in try readArchive(p.path, lease: lease) } }
 
         var loaded: [String] = []
         var plan: [(config: String, tags: [String], layers: [String])] = []

@@ -275,7 +275,7 @@ public final class ImageService: Sendable {
 
     /// Mark and sweep: removes every blob and snapshot that no image and no live lease references.
     public func collectGarbage() async throws -> GCResult {
-        try await gcLock.withExclusive { [self] in
+        try await gcLock.withExclusive { [self] in try await Blocking.run { [self] in
             let live = try meta.liveSet()
             var result = GCResult()
             var known = Set<String>()
@@ -297,7 +297,7 @@ public final class ImageService: Sendable {
                 result.blobs.append(b)
             }
             return result
-        }
+        } }
     }
 
     public func info() throws -> SystemInfo {
