@@ -110,6 +110,11 @@ public final class Snapshotter: Sendable {
         }
     }
 
+    /// Whether writable layer `key` exists.
+    public func hasWritable(key: String) -> Bool {
+        (try? checkKey(key)) != nil && FS.exists("\(root)/active/\(key)")
+    }
+
     /// Deletes a writable layer (it must be unmounted).
     public func removeWritable(key: String) throws(ImageError) {
         try checkKey(key)

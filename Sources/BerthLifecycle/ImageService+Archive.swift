@@ -111,7 +111,9 @@ extension ImageService {
     // MARK: snapshots for containers
 
     public func prepareSnapshot(_ p: SnapshotPrepareParams) throws -> SnapshotMount {
+        try Self.checkSnapshotKey(p.key)
         let r = try record(resolve(p.image))
+        guard !snapshots.hasWritable(key: p.key) else { throw LifecycleError.conflict("snapshot \(p.key) already exists") }
         for c in r.chainIDs where !snapshots.has(c) {
             throw LifecycleError.internalError("snapshot \(c) of image \(r.id.short) is missing: pull the image again")
         }
@@ -120,7 +122,16 @@ extension ImageService {
     }
 
     public func removeSnapshot(_ p: SnapshotKeyParams) throws {
+        try Self.checkSnapshotKey(p.key)
+        guard snapshots.hasWritable(key: p.key) else { throw LifecycleError.notFound("no such snapshot: \(p.key)") }
         try snapshots.removeWritable(key: p.key)
+    }
+
+    /// A key names a directory: one path component of letters, digits, `_`, `.` and `-`.
+    static func checkSnapshotKey(_ key: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+        let ok = !key.isEmpty && key.count <= 128 && key != "." && key != ".." && key.allSatisfy { allowed.contains($0) }
+        guard ok else { throw LifecycleError.invalidArgument("invalid snapshot key \"\(key)\": use letters, digits, '_', '.' and '-'") }
     }
 }
 

@@ -101,6 +101,15 @@ struct LifecycleImageTests {
             // The unpacked snapshots, mounted as a container's rootfs, show the whiteout and the opaque dir.
             let mount = try await c.call("snapshot.prepare", SnapshotPrepareParams(key: "berth-test-c1", image: ref), returning: SnapshotMount.self)
             #expect(mount.lowerDirs.count == 3)
+            await expectWireError(409, containing: "already exists") {
+                _ = try await c.call("snapshot.prepare", SnapshotPrepareParams(key: "berth-test-c1", image: ref), returning: SnapshotMount.self)
+            }
+            await expectWireError(400, containing: "invalid snapshot key") {
+                _ = try await c.call("snapshot.prepare", SnapshotPrepareParams(key: "../../escape", image: ref), returning: SnapshotMount.self)
+            }
+            await expectWireError(404, containing: "no such snapshot") {
+                _ = try await c.call("snapshot.remove", SnapshotKeyParams(key: "berth-test-none"), returning: Empty.self)
+            }
             let target = lc.dir + "/rootfs"
             try Fixtures.mkdirAll(target)
             #expect(Glibc.mount("overlay", target, "overlay", 0, mount.options) == 0, "mount: \(errno)")
