@@ -41,7 +41,7 @@ extension ImageService {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LifecycleError.invalidArgument("open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var ingest = try content.ingest(expected: nil, size: nil)
+        let ingest = try content.ingest(expected: nil, size: nil)
         var head: [UInt8] = []
         do {
             var buf = [UInt8](repeating: 0, count: 1 << 20)

@@ -196,7 +196,7 @@ extension ImageService {
         let did = try await flights.run(desc.digest) { [self] in
             if content.has(desc.digest) { return }
             try await mapRegistryErrors(ref) {
-                var ingest = try content.ingest(expected: desc.digest, size: desc.size)
+                let ingest = try content.ingest(expected: desc.digest, size: desc.size)
                 do {
                     var done: Int64 = 0
                     var lastReport = ContinuousClock.now

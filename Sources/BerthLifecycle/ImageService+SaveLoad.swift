@@ -179,7 +179,7 @@ extension ImageService {
                         files.json[name] = try reader.readAll(limit: 16 << 20)
                         continue
                     }
-                    var ingest = try content.ingest(expected: nil, size: nil)
+                    let ingest = try content.ingest(expected: nil, size: nil)
                     var magic: [UInt8] = []
                     do {
                         try reader.readData { (chunk: UnsafeRawBufferPointer, _: Int64) throws(ImageError) in

@@ -31,7 +31,7 @@ public final class WireClient: Sendable {
     init(channel: Channel, state: ClientState) { self.channel = channel; self.state = state }
 
     /// Calls `method` and returns its result; `onProgress` gets each progress event first.
-    public func call<P: Encodable & Sendable, R: Decodable, E: Decodable>(
+    public func call<P: Encodable & Sendable, R: Decodable, E: Decodable & SendableMetatype>(
         _ method: String, _ params: P, returning: R.Type = R.self,
         progress: E.Type, onProgress: @escaping @Sendable (E) -> Void
     ) async throws -> R {

@@ -24,7 +24,7 @@ public struct WireRouter: Sendable {
     public init() {}
 
     /// Registers `method`; its `params` decode as `P`, its result encodes as `R`.
-    public mutating func register<P: Decodable & Sendable, R: Encodable>(
+    public mutating func register<P: Decodable & Sendable, R: Encodable & SendableMetatype>(
         _ method: String, _ params: P.Type = P.self,
         _ body: @escaping @Sendable (P, WireContext) async throws -> R
     ) {
