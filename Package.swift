@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth-lifecycled", targets: ["berth-lifecycled"]),
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+        .executable(name: "berth-monitor", targets: ["berth-monitor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,8 @@ let package = Package(
         .executableTarget(name: "berthd", dependencies: ["BerthEngineServer"]),
         .executableTarget(name: "berth-lifecycled", dependencies: ["BerthLifecycle"]),
         .executableTarget(name: "berth-runtime", dependencies: ["BerthRuntime"]),
+        // The per-container monitor (the role of containerd's shim or conmon), in C to stay small.
+        .executableTarget(name: "berth-monitor", cSettings: [.unsafeFlags(["-O2", "-Wall"])]),
 
         // Libraries.
         .target(name: "BerthCLI"),
@@ -30,7 +33,7 @@ let package = Package(
         .target(
             name: "BerthLifecycle",
             dependencies: [
-                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive",
+                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive", "BerthOCI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
