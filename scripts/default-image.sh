@@ -8,7 +8,6 @@ lifecycled=${1:?usage: default-image.sh BERTH_LIFECYCLED [ROOT] [RUN_ROOT]}
 root=${2:-/var/lib/berth}
 run=${3:-/run/berth}
 sock="$run/lifecycle.sock"
-[ -x /bin/busybox ] || { echo "default-image: /bin/busybox missing: install busybox-static (make deps)" >&2; exit 1; }
 work=$(mktemp -d /tmp/berth-default-image.XXXXXX)
 started=""
 cleanup() {
@@ -16,15 +15,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/rootfs"/{bin,dev,etc,proc,sys,tmp,root}
-cp /bin/busybox "$work/rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$work/rootfs/etc/passwd"
-echo 'nobody:x:65534:65534:nobody:/home:/bin/false' >> "$work/rootfs/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$work/rootfs/etc/group"
-chmod 1777 "$work/rootfs/tmp"
+"$(dirname "$0")/busybox-rootfs.sh" "$work/rootfs"
 # Fixed owner and mtimes, sorted entries: the layer (its diff ID) is the same on every machine
 # with the same busybox; the image ID still differs, as the config records the import time.
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -cf "$work/rootfs.tar" .

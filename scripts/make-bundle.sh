@@ -4,16 +4,8 @@
 set -euo pipefail
 dir=${1:?usage: make-bundle.sh DIR [command...]}
 shift || true
-[ -x /bin/busybox ] || { echo "make-bundle: /bin/busybox missing: install busybox-static (make deps)" >&2; exit 1; }
 rm -rf "$dir"
-mkdir -p "$dir/rootfs"/{bin,dev,etc,proc,sys,tmp,root}
-cp /bin/busybox "$dir/rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$dir/rootfs/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$dir/rootfs/etc/passwd"
-echo 'root:x:0:' > "$dir/rootfs/etc/group"
-chmod 1777 "$dir/rootfs/tmp"
+"$(dirname "$0")/busybox-rootfs.sh" "$dir/rootfs"
 cmd=("$@")
 [ ${#cmd[@]} -gt 0 ] || cmd=(echo hello from a berth container)
 args=$(printf '%s\n' "${cmd[@]}" | jq -R . | jq -s -c .)

@@ -106,3 +106,25 @@ public final class LifecycleHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 }
+
+extension LifecycleHarness {
+    /// A berth-lifecycled and a registry for `body`, both stopped and removed afterwards, also on
+    /// failure. When `body` throws, `report` gets the daemon's log and the registry's log tail
+    /// (tests pass `Issue.record`) before the error is rethrown.
+    public static func withStack(auth: TestRegistry.Auth = .none, report: (String) -> Void,
+                                 _ body: (LifecycleHarness, TestRegistry, WireClient) async throws -> Void) async throws {
+        let registry = try TestRegistry(auth: auth)
+        defer { registry.stop() }
+        let lc = try LifecycleHarness()
+        do {
+            try await lc.start()
+            try await body(lc, registry, try await lc.client())
+        } catch {
+            let log = lc.log
+            await lc.cleanup()
+            report("berth-lifecycled log:\n\(log)\nregistry log (tail):\n\(registry.log.suffix(3000))")
+            throw error
+        }
+        await lc.cleanup()
+    }
+}

@@ -200,27 +200,31 @@ public final class TestRegistry: @unchecked Sendable {
         return pid
     }
 
-    static func spawnProcess(_ path: String, _ args: [String], log: String) throws -> pid_t {
+    /// Spawns a background process in its own process group (nothing aimed at the test runner's
+    /// group reaches it), with default signal handling, stdin from /dev/null and stdout+stderr
+    /// appended to `log`.
+    public static func spawnProcess(_ path: String, _ args: [String], log: String,
+                                    env: [String] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp"]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
+        var none = sigset_t(); sigemptyset(&none)
+        var all = sigset_t(); sigfillset(&all)
         posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attr, 0)
         let argv = ([path] + args).map { strdup($0) } + [nil]
-        let envStrings: [String] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp"]
-        let env = envStrings.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) }; env.forEach { free($0) } }
+        let envp = env.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attr, argv, env)
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
         guard rc == 0 else { throw HarnessError("spawn \(path): errno \(rc)") }
         return pid
     }

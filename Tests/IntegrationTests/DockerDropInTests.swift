@@ -119,29 +119,7 @@ final class DockerEnvironment: @unchecked Sendable {
     }
 
     private func spawn(_ path: String, _ args: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t(); sigemptyset(&none)
-        var all = sigset_t(); sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        // Its own process group: nothing aimed at the test runner's group reaches it.
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attr, 0)
-        let argv = ([path] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
-        guard rc == 0 else { throw HarnessError("spawn \(path): errno \(rc)") }
-        return pid
+        try TestRegistry.spawnProcess(path, args, log: log, env: env)
     }
 
     private func waitFor(_ what: String, seconds: Int, pid: pid_t, log: String, _ ready: () -> Bool) throws {
@@ -287,15 +265,16 @@ private extension String {
     func leftPadded(_ n: Int) -> String { String(repeating: "0", count: Swift.max(0, n - count)) + self }
 }
 
-/// Starts one DockerEnvironment around the whole suite and tears it down afterwards, even when a
-/// test fails or throws.
-struct DockerDropInScope: SuiteTrait, TestScoping {
+/// Starts one DockerEnvironment around a whole suite and tears it down afterwards, even when a
+/// test fails or throws. `runtime` is registered with dockerd as the `berth` runtime.
+struct DockerEnvironmentScope: SuiteTrait, TestScoping {
+    var runtime = RuntimeHarness.runtimeBinary
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let env: DockerEnvironment
         do {
-            env = try DockerEnvironment(runtime: RuntimeHarness.runtimeBinary)
+            env = try DockerEnvironment(runtime: runtime)
         } catch {
             try await DockerEnvironment.$startError.withValue("\(error)") { try await function() }
             return
@@ -312,15 +291,22 @@ struct DockerDropInScope: SuiteTrait, TestScoping {
     }
 }
 
-@Suite("DockerDropIn", .serialized, .enabled(if: DockerEnvironment.available), DockerDropInScope())
+extension DockerEnvironment {
+    /// The suite's dockerd (see DockerEnvironmentScope), or why it did not start.
+    static func required() throws -> DockerEnvironment {
+        guard let env = current else {
+            throw HarnessError("the test dockerd did not start: \(startError ?? "no environment")")
+        }
+        return env
+    }
+}
+
+@Suite("DockerDropIn", .serialized, .enabled(if: DockerEnvironment.available), DockerEnvironmentScope())
 struct DockerDropInTests {
     let env: DockerEnvironment
 
     init() throws {
-        guard let env = DockerEnvironment.current else {
-            throw HarnessError("the test dockerd did not start: \(DockerEnvironment.startError ?? "no environment")")
-        }
-        self.env = env
+        env = try DockerEnvironment.required()
     }
 
     /// Runs `docker args`; on failure the comment carries the same command under runc and the logs.

@@ -13,42 +13,15 @@ import BerthWire
 // One dockerd serves the suite; every test starts its own berth-lifecycled and registry, and removes
 // whatever images and containers it made in dockerd, on failure too.
 
-/// Starts one DockerEnvironment around the suite (registered runtime: the berth-runtime of this
-/// build; the tests only use dockerd's default runc) and tears it down afterwards.
-struct DockerImageInteropScope: SuiteTrait, TestScoping {
-    var isRecursive: Bool { false }
-
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let env: DockerEnvironment
-        do {
-            env = try DockerEnvironment(runtime: LifecycleHarness.siblingBinary("berth-runtime"))
-        } catch {
-            try await DockerEnvironment.$startError.withValue("\(error)") { try await function() }
-            return
-        }
-        defer { env.teardown() }
-        do {
-            try env.start()
-        } catch {
-            let message = "\(error)\n\(env.diagnostics())"
-            try await DockerEnvironment.$startError.withValue(message) { try await function() }
-            return
-        }
-        try await DockerEnvironment.$current.withValue(env) { try await function() }
-    }
-}
-
 @Suite("DockerImageInterop", .serialized,
        .enabled(if: geteuid() == 0 && DockerEnvironment.available && TestRegistry.available && LifecycleHarness.available),
-       DockerImageInteropScope())
+       // dockerd's `berth` runtime is this build's berth-runtime; the tests use its default runc.
+       DockerEnvironmentScope(runtime: LifecycleHarness.siblingBinary("berth-runtime")))
 struct DockerImageInteropTests {
     let env: DockerEnvironment
 
     init() throws {
-        guard let env = DockerEnvironment.current else {
-            throw HarnessError("the test dockerd did not start: \(DockerEnvironment.startError ?? "no environment")")
-        }
-        self.env = env
+        env = try DockerEnvironment.required()
     }
 
     // MARK: helpers
@@ -57,22 +30,8 @@ struct DockerImageInteropTests {
     /// dockerd is back to the images it had before (on failure too).
     func withStack(_ body: (LifecycleHarness, TestRegistry, WireClient) async throws -> Void) async throws {
         let baseline = Set(try dockerImageIDs())
-        let registry = try TestRegistry()
-        defer {
-            resetDocker(keeping: baseline)
-            registry.stop()
-        }
-        let lc = try LifecycleHarness()
-        do {
-            try await lc.start()
-            try await body(lc, registry, try await lc.client())
-        } catch {
-            let log = lc.log
-            await lc.cleanup()
-            Issue.record("berth-lifecycled log:\n\(log)\n\(env.diagnostics())\nregistry log (tail):\n\(registry.log.suffix(3000))")
-            throw error
-        }
-        await lc.cleanup()
+        defer { resetDocker(keeping: baseline) }
+        try await LifecycleHarness.withStack(report: { Issue.record(Comment(rawValue: "\($0)\n\(env.diagnostics())")) }, body)
     }
 
     func docker(_ args: [String], timeout: Int = 300) throws -> Command.Result {

@@ -20,19 +20,7 @@ final class EventLog: @unchecked Sendable {
 struct LifecycleImageTests {
     /// A daemon and a registry for `body`, both torn down afterwards, also on failure.
     func withStack(auth: TestRegistry.Auth = .none, _ body: (LifecycleHarness, TestRegistry, WireClient) async throws -> Void) async throws {
-        let registry = try TestRegistry(auth: auth)
-        defer { registry.stop() }
-        let lc = try LifecycleHarness()
-        do {
-            try await lc.start()
-            try await body(lc, registry, try await lc.client())
-        } catch {
-            let log = lc.log
-            await lc.cleanup()
-            Issue.record("berth-lifecycled log:\n\(log)")
-            throw error
-        }
-        await lc.cleanup()
+        try await LifecycleHarness.withStack(auth: auth, report: { Issue.record(Comment(rawValue: $0)) }, body)
     }
 
     func layout(_ lc: LifecycleHarness, _ name: String) -> String { lc.dir + "/layouts/" + name }

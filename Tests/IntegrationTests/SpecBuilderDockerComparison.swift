@@ -18,15 +18,12 @@ import BerthTestSupport
 // architectures and the syscall names per action; root read-only.
 // Differences listed in `accepted` are known and explained; any other fails the test.
 
-@Suite("SpecBuilderDockerComparison", .serialized, .enabled(if: DockerEnvironment.available), DockerDropInScope())
+@Suite("SpecBuilderDockerComparison", .serialized, .enabled(if: DockerEnvironment.available), DockerEnvironmentScope())
 struct SpecBuilderDockerComparison {
     let env: DockerEnvironment
 
     init() throws {
-        guard let env = DockerEnvironment.current else {
-            throw HarnessError("the test dockerd did not start: \(DockerEnvironment.startError ?? "no environment")")
-        }
-        self.env = env
+        env = try DockerEnvironment.required()
     }
 
     /// Differences that remain, each with the reason it is accepted.
