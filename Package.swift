@@ -91,10 +91,10 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthTestSupport"]),
+        .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthTestSupport"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import BerthOS
 import BerthWire
 import BerthTestSupport
 
@@ -127,16 +128,7 @@ final class RawSocket: @unchecked Sendable {
     }
 
     static func connect(_ path: String, timeoutSeconds: Int = 10) throws -> RawSocket {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
-        var addr = try unixAddress(path)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            close(fd)
-            throw TestFailure("connect \(path): \(String(cString: strerror(errno)))")
-        }
+        let fd = try UnixSocket.connect(path)
         return RawSocket(fd: fd, timeoutSeconds: timeoutSeconds)
     }
 
@@ -202,18 +194,6 @@ final class RawSocket: @unchecked Sendable {
     }
 }
 
-func unixAddress(_ path: String) throws -> sockaddr_un {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw TestFailure("socket path too long: \(path)") }
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-        for (i, b) in bytes.enumerated() { raw[i] = b }
-        raw[bytes.count] = 0
-    }
-    return addr
-}
-
 /// A listening plain unix socket standing in for a server that misbehaves.
 final class RawListener {
     let fd: Int32
@@ -221,16 +201,7 @@ final class RawListener {
 
     init(path: String) throws {
         self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
-        var addr = try unixAddress(path)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0, listen(fd, 8) == 0 else {
-            close(fd)
-            throw TestFailure("bind/listen \(path): \(String(cString: strerror(errno)))")
-        }
+        fd = try UnixSocket.listen(path)
     }
 
     /// Accepts one connection (the caller has already connected, so it is pending).

@@ -2,6 +2,7 @@ import BerthOCI
 import BerthTestSupport
 import Glibc
 import Testing
+import BerthOS
 
 /// OCI runtime spec, config "Process" terminal and consoleSize, with runc's --console-socket protocol:
 /// the runtime connects to a unix socket and sends the pty master as SCM_RIGHTS.
@@ -14,20 +15,7 @@ struct TerminalTests {
 
         init(path: String) throws {
             self.path = path
-            fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
-            var addr = sockaddr_un()
-            addr.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw HarnessError("socket path too long") }
-            withUnsafeMutableBytes(of: &addr.sun_path) { buf in
-                for (i, b) in bytes.enumerated() { buf[i] = b }
-                buf[bytes.count] = 0
-            }
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard rc == 0, listen(fd, 4) == 0 else { close(fd); throw HarnessError("bind/listen \(path): errno \(errno)") }
+            fd = try UnixSocket.listen(path)
         }
 
         deinit { close(fd); unlink(path) }
