@@ -38,7 +38,7 @@ bench: release
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(RELEASE)/berth-runtime $(RELEASE)/berth $(RELEASE)/berthd $(RELEASE)/berth-lifecycled $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(RELEASE)/berth-runtime $(RELEASE)/berth $(RELEASE)/berthd $(RELEASE)/berth-lifecycled $(RELEASE)/berth-monitor $(DESTDIR)$(PREFIX)/bin/
 	# The built-in default image (busybox:latest from busybox-static), so a container runs offline.
 	[ -n "$(DESTDIR)" ] || scripts/default-image.sh $(PREFIX)/bin/berth-lifecycled
 
