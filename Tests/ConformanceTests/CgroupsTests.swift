@@ -11,7 +11,7 @@ struct CgroupsTests {
     static func uniqueCgroupsPath(_ h: RuntimeHarness, id: String) -> (path: String, parent: String) {
         let parent = "berth-conf-\(randomSuffix())"
         h.onCleanup {
-            for c in cgroupV1Controllers { rmdir("/sys/fs/cgroup/\(c)/\(parent)/\(id)"); rmdir("/sys/fs/cgroup/\(c)/\(parent)") }
+            for c in cgroupHierarchies { rmdir("/sys/fs/cgroup/\(c)/\(parent)/\(id)"); rmdir("/sys/fs/cgroup/\(c)/\(parent)") }
         }
         return ("/\(parent)/\(id)", parent)
     }

@@ -67,7 +67,7 @@ extension RuntimeHarness {
                 for p in pids { kill(p, SIGKILL) }
                 usleep(20_000)
             }
-            for c in cgroupV1Controllers { rmdir("/sys/fs/cgroup/\(c)/\(relative)") }
+            for c in cgroupHierarchies { rmdir("/sys/fs/cgroup/\(c)/\(relative)") }
         }
     }
 
@@ -192,6 +192,8 @@ func randomSuffix() -> String { String(UInt32.random(in: 0...UInt32.max), radix:
 
 /// The controller directories of cgroup v1 hierarchies on this host.
 let cgroupV1Controllers = ["memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd"]
+/// Every hierarchy the runtime makes a directory in on this hybrid host: cleanup must cover them all.
+let cgroupHierarchies = cgroupV1Controllers + ["unified"]
 
 /// The cgroup v1 directories that exist for a relative cgroup path.
 func existingCgroupDirs(_ relative: String) -> [String] {
