@@ -145,6 +145,11 @@ public struct HealthConfig: Codable, Hashable, Sendable {
     }
 
     public init() {}
+
+    /// Durations in nanoseconds, as Docker's JSON has them.
+    public init(test: [String], interval: Int64? = nil, timeout: Int64? = nil, startPeriod: Int64? = nil, retries: Int? = nil) {
+        self.test = test; self.interval = interval; self.timeout = timeout; self.startPeriod = startPeriod; self.retries = retries
+    }
 }
 
 public struct RootFS: Codable, Hashable, Sendable {

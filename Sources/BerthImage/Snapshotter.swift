@@ -97,6 +97,18 @@ public final class Snapshotter: Sendable {
         return OverlayMount(lowerDirs: lowers, upperDir: dir + "/upper", workDir: dir + "/work")
     }
 
+    /// The overlay of an existing writable layer `key` (to mount it again after a reboot).
+    public func existingWritable(key: String, parentChain: [Digest]) throws(ImageError) -> OverlayMount {
+        try checkKey(key)
+        let dir = "\(root)/active/\(key)"
+        guard FS.isDirectory(dir + "/upper") else { throw .blobNotFound("writable snapshot \(key)") }
+        let lowers = parentChain.isEmpty ? [dir + "/empty"] : parentChain.reversed().map(path)
+        return OverlayMount(lowerDirs: lowers, upperDir: dir + "/upper", workDir: dir + "/work")
+    }
+
+    /// The upper (diff) directory of writable layer `key`.
+    public func upperDir(key: String) -> String { "\(root)/active/\(key)/upper" }
+
     /// Mounts the overlay at `target` (mount(2), or fsopen/fsconfig `lowerdir+` for long stacks).
     public func mount(_ m: OverlayMount, at target: String) throws(ImageError) {
         do { try Overlay.mount(lowerdirs: m.lowerDirs, upperdir: m.upperDir, workdir: m.workDir, target: target) } catch {

@@ -121,6 +121,12 @@ extension ImageService {
         return SnapshotMount(type: "overlay", lowerDirs: m.lowerDirs, upperDir: m.upperDir, workDir: m.workDir, options: m.options)
     }
 
+    /// The overlay of a container's existing writable layer over its image.
+    func snapshotMount(key: String, imageID: String) throws -> OverlayMount {
+        let r = try record(resolve(imageID))
+        do { return try snapshots.existingWritable(key: key, parentChain: r.chainIDs) } catch { throw LifecycleError.image(error) }
+    }
+
     public func removeSnapshot(_ p: SnapshotKeyParams) throws {
         try Self.checkSnapshotKey(p.key)
         guard snapshots.hasWritable(key: p.key) else { throw LifecycleError.notFound("no such snapshot: \(p.key)") }

@@ -82,6 +82,17 @@ public final class MetadataStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2-containers") { db in
+            // A container's record is one JSON document; the name is a column so SQLite keeps it unique.
+            try db.execute(sql: """
+                CREATE TABLE containers (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    created_at REAL NOT NULL,
+                    record TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 

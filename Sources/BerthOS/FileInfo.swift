@@ -1,4 +1,5 @@
 import Glibc
+import CBerthInit
 
 /// What lstat(2) says about a path, without following a final symlink.
 public struct FileInfo: Sendable, Equatable {
@@ -35,5 +36,12 @@ extension FS {
         return FileInfo(kind: kind, mode: UInt32(st.st_mode & ~S_IFMT), uid: st.st_uid, gid: st.st_gid,
                         major: ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff)),
                         minor: (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)))
+    }
+}
+
+extension FS {
+    /// Whether an overlayfs is mounted at `path` (statfs f_type OVERLAYFS_SUPER_MAGIC).
+    public static func isOverlayMount(_ path: String) -> Bool {
+        berth_fs_type(path) == 0x794c7630
     }
 }

@@ -13,7 +13,8 @@ public enum Subprocess {
     }
 
     public static func run(path: String, args: [String], env: [String], stdin input: [UInt8] = [],
-                           captureOutput: Bool = false, timeoutSeconds: Int = 0) throws(OSError) -> Result {
+                           captureOutput: Bool = false, captureStderr: Bool = false, timeoutSeconds: Int = 0) throws(OSError) -> Result {
+        let captureOutput = captureOutput || captureStderr
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
         // stdin is a socket, not a pipe: send(MSG_NOSIGNAL) can't raise SIGPIPE in us when the
         // program exits without reading it (a hook given a large state).
@@ -26,6 +27,7 @@ public enum Subprocess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         if captureOutput { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
+        if captureStderr { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2) }
         if timeoutSeconds > 0 {
             // A program that neither reads its stdin nor exits must not block us past its timeout.
             var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)

@@ -39,6 +39,9 @@ public final class LifecycleHarness: @unchecked Sendable {
 
     public static var available: Bool { geteuid() == 0 && access(lifecycledBinary, X_OK) == 0 }
 
+    /// This instance's parent cgroup (`--cgroup-parent`), removed in cleanup.
+    public let cgroupParent: String
+
     public init(extraArgs: [String] = []) throws {
         var template = Array("/tmp/berth-test-lc-XXXXXX".utf8CString)
         guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }
@@ -46,7 +49,8 @@ public final class LifecycleHarness: @unchecked Sendable {
         root = dir + "/root"
         run = dir + "/run"
         binary = Self.lifecycledBinary
-        self.extraArgs = extraArgs
+        cgroupParent = "/berth-test-" + (dir as NSString).lastPathComponent
+        self.extraArgs = ["--cgroup-parent", cgroupParent] + extraArgs
     }
 
     /// Starts the daemon and waits until it answers `system.ping`.
@@ -94,7 +98,15 @@ public final class LifecycleHarness: @unchecked Sendable {
     }
 
     public func cleanup() async {
+        // Containers first, through the daemon while it runs; then whatever a crash left behind.
+        if process != nil, let c = try? await WireClient.connect(path: socket) {
+            if let all = try? await c.call("container.list", ["all": true], returning: [IDOnly].self) {
+                for x in all { _ = try? await c.call("container.remove", RemoveAll(id: x.Id), returning: RawJSON.self) }
+            }
+            await c.close()
+        }
         await stop()
+        killLeftovers()
         // Unmount anything a test mounted below its directory, deepest first.
         if let mounts = try? Fixtures.read("/proc/self/mountinfo") {
             let points = mounts.split(separator: "\n").compactMap { l -> String? in
@@ -103,7 +115,53 @@ public final class LifecycleHarness: @unchecked Sendable {
             }
             for m in points.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
         }
+        removeCgroups()
         try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    private struct IDOnly: Decodable { var Id: String }
+    private struct RemoveAll: Encodable { var id: String; var force = true; var volumes = true }
+
+    /// Kills the monitors and container processes this instance started (found through its own
+    /// run root and cgroup parent, never by name).
+    func killLeftovers() {
+        for sub in ["containers", "execs"] {
+            for d in (try? FileManager.default.contentsOfDirectory(atPath: "\(run)/\(sub)")) ?? [] {
+                if let s = try? Fixtures.read("\(run)/\(sub)/\(d)/monitor.pid"), let pid = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines)),
+                   let comm = try? Fixtures.read("/proc/\(pid)/comm"), comm.hasPrefix("berth-monitor") {
+                    kill(pid, SIGKILL)
+                }
+            }
+        }
+        for _ in 0..<50 {
+            let pids = cgroupDirs(controller: "pids").flatMap { d in
+                ((try? Fixtures.read(d + "/cgroup.procs")) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            }
+            if pids.isEmpty { break }
+            for p in pids { kill(p, SIGKILL) }
+            usleep(20_000)
+        }
+    }
+
+    /// The cgroup dirs under this instance's parent in one hierarchy, deepest first.
+    func cgroupDirs(controller: String) -> [String] {
+        let base = "/sys/fs/cgroup/\(controller)\(cgroupParent)"
+        guard FileManager.default.fileExists(atPath: base) else { return [] }
+        var out = [base]
+        if let e = FileManager.default.enumerator(atPath: base) {
+            for case let rel as String in e {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: base + "/" + rel, isDirectory: &isDir), isDir.boolValue { out.append(base + "/" + rel) }
+            }
+        }
+        return out.sorted { $0.count > $1.count }
+    }
+
+    func removeCgroups() {
+        let controllers = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        for c in controllers {
+            for d in cgroupDirs(controller: c) { rmdir(d) }
+        }
     }
 }
 

@@ -36,6 +36,14 @@ struct Serve: AsyncParsableCommand {
     var authFile: String?
     @Option(name: .long, help: "Default platform of pulls (os/arch[/variant]).")
     var platform: String?
+    @Option(name: .long, help: "The OCI runtime (default: berth-runtime beside this program).")
+    var runtime: String?
+    @Option(name: .long, help: "The per-container monitor (default: berth-monitor beside this program).")
+    var monitor: String?
+    @Option(name: .long, help: "The init run as PID 1 with Init (default: docker-init / tini-static).")
+    var initPath: String?
+    @Option(name: .long, help: "Parent cgroup of every container.")
+    var cgroupParent = "/berth"
     @Option(name: .long, help: "Write the daemon's pid here.")
     var pidfile: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug logging.")
@@ -45,7 +53,8 @@ struct Serve: AsyncParsableCommand {
         Log.debugEnabled = debug
         signal(SIGPIPE, SIG_IGN)
         let opts = DaemonOptions(root: root, runRoot: runRoot, socket: socket, insecureRegistries: insecureRegistry,
-                                 authFile: authFile, platform: platform)
+                                 authFile: authFile, platform: platform, runtime: runtime, monitor: monitor,
+                                 initBinary: initPath, cgroupParent: cgroupParent)
         let daemon: LifecycleDaemon
         do { daemon = try LifecycleDaemon(options: opts) } catch {
             Log.error("\(error)")

@@ -4,6 +4,7 @@ import BerthImage
 import BerthOS
 import BerthRegistry
 import BerthWire
+import NIOConcurrencyHelpers
 
 /// Where one berth-lifecycled instance lives; every path is a flag so tests run isolated instances.
 public struct DaemonOptions: Sendable {
@@ -13,11 +14,30 @@ public struct DaemonOptions: Sendable {
     public var insecureRegistries: [String]
     public var authFile: String?
     public var platform: String?
+    /// berth-runtime and berth-monitor (default: beside this executable).
+    public var runtime: String
+    public var monitor: String
+    /// The init for `Init: true` (default: docker.io's docker-init / tini-static if installed).
+    public var initBinary: String?
+    public var cgroupParent: String
 
     public init(root: String = "/var/lib/berth", runRoot: String = "/run/berth", socket: String? = nil,
-                insecureRegistries: [String] = [], authFile: String? = nil, platform: String? = nil) {
+                insecureRegistries: [String] = [], authFile: String? = nil, platform: String? = nil,
+                runtime: String? = nil, monitor: String? = nil, initBinary: String? = nil, cgroupParent: String = "/berth") {
         self.root = root; self.runRoot = runRoot; self.socket = socket ?? "\(runRoot)/lifecycle.sock"
         self.insecureRegistries = insecureRegistries; self.authFile = authFile; self.platform = platform
+        self.runtime = runtime ?? Self.sibling("berth-runtime")
+        self.monitor = monitor ?? Self.sibling("berth-monitor")
+        self.initBinary = initBinary ?? ["/usr/bin/docker-init", "/usr/libexec/docker/docker-init", "/usr/bin/tini-static"]
+            .first { access($0, X_OK) == 0 }
+        self.cgroupParent = cgroupParent
+    }
+
+    /// A program installed beside this executable (else by PATH lookup at run time).
+    static func sibling(_ name: String) -> String {
+        let exe = (try? FS.realpath("/proc/self/exe")) ?? ""
+        let candidate = (exe as NSString).deletingLastPathComponent + "/" + name
+        return access(candidate, X_OK) == 0 ? candidate : "/usr/local/bin/" + name
     }
 }
 
@@ -26,6 +46,9 @@ public struct DaemonOptions: Sendable {
 public final class LifecycleDaemon: Sendable {
     public let options: DaemonOptions
     public let images: ImageService
+    public let containers: ContainerService
+    public let volumes: VolumeService
+    public let events: EventBus
     let lockFD: Int32
 
     public init(options: DaemonOptions) throws {
@@ -44,7 +67,18 @@ public final class LifecycleDaemon: Sendable {
         do { auth = try AuthFile.load(path: options.authFile) } catch {
             throw LifecycleError.invalidArgument("registry auth file: \(error)")
         }
-        images = try ImageService(root: options.root, registry: RegistryClient(configuration: cfg, authFile: auth))
+        // The image and volume in-use checks ask the container service, which needs them first.
+        let users = UsageHooks()
+        images = try ImageService(root: options.root, registry: RegistryClient(configuration: cfg, authFile: auth),
+                                  usage: { users.images($0) })
+        volumes = try VolumeService(root: options.root, usage: { users.volumes($0) })
+        events = EventBus()
+        containers = try ContainerService(
+            options: ContainerServiceOptions(root: options.root, runRoot: options.runRoot, runtime: options.runtime,
+                                             monitor: options.monitor, initBinary: options.initBinary,
+                                             cgroupParent: options.cgroupParent),
+            images: images, volumes: volumes, events: events)
+        users.set(containers)
     }
 
     /// Takes an exclusive lock on the data root: two daemons on one root would corrupt it.
@@ -64,6 +98,7 @@ public final class LifecycleDaemon: Sendable {
         if !gc.blobs.isEmpty || !gc.snapshots.isEmpty {
             Log.info("recovery removed \(gc.blobs.count) blobs and \(gc.snapshots.count) snapshots left by an interrupted operation")
         }
+        await containers.restore()
         return try await WireServer.start(path: options.socket, router: router())
     }
 
@@ -82,9 +117,23 @@ public final class LifecycleDaemon: Sendable {
             let g = try await images.collectGarbage()
             return GCSummary(blobs: g.blobs.count, snapshots: g.snapshots.count, bytes: g.bytes)
         }
+        let events = self.events
+        r.register("system.events") { (p: EventsParams, ctx) in
+            try await events.stream(p) { ctx.progress($0) }
+            return Empty()
+        }
         images.register(on: &r)
+        containers.register(on: &r)
         return r
     }
+}
+
+/// Late binding of the in-use checks to the container service.
+final class UsageHooks: Sendable {
+    let service = NIOLockedValueBox<ContainerService?>(nil)
+    func set(_ c: ContainerService) { service.withLockedValue { $0 = c } }
+    func images(_ id: Digest) -> [String] { service.withLockedValue { $0 }?.users(ofImage: id) ?? [] }
+    func volumes(_ name: String) -> [String] { service.withLockedValue { $0 }?.users(ofVolume: name) ?? [] }
 }
 
 public struct PingResult: Codable, Sendable {

@@ -167,6 +167,8 @@ long berth_bpf(int cmd, void *attr, unsigned int size);
 int berth_ns_type(int fd);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants (a two-stage init) are reparented to us.
 int berth_set_subreaper(void);
+/// statfs(2) f_type of path, or -1 with errno set (Glibc's Swift module does not expose statfs).
+long berth_fs_type(const char *path);
 dev_t berth_makedev(unsigned int major, unsigned int minor);
 
 /// clone()s the child with plan->clone_flags and runs the init in it.
