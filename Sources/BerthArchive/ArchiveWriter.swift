@@ -78,6 +78,37 @@ public final class ArchiveWriter {
     /// Adds an entry with its data (regular files; ignored for other types). `entry.size` is
     /// taken from `data`.
     public func add(_ entry: ArchiveEntry, data: [UInt8] = []) throws(ArchiveError) {
+        let hasData = entry.type == .regular
+        try writeHeader(entry, size: hasData ? Int64(data.count) : 0)
+        if hasData && !data.isEmpty {
+            let n = data.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
+            if n < 0 { throw error("write data", entry.path) }
+        }
+    }
+
+    /// Adds a regular-file entry of `entry.size` bytes read from `fd` (at its current offset) in
+    /// chunks, so files of any size are archived without holding them in memory. Other entry
+    /// types are added as by `add(_:data:)`. A file that shrank while being read is padded
+    /// with zeros to the size in its header (libarchive pads a short entry), so the archive
+    /// stays well-formed; bytes past `entry.size` are not read.
+    public func add(_ entry: ArchiveEntry, contentsOf fd: Int32) throws(ArchiveError) {
+        guard entry.type == .regular else { return try add(entry) }
+        try writeHeader(entry, size: entry.size)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var left = entry.size
+        while left > 0 {
+            let n = read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), left)))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw ArchiveError(operation: "read", archive: name, message: OSError("read", entry.path).description, entry: entry.path) }
+            if n == 0 { break }
+            if archive_write_data(a, buffer.baseAddress, n) < 0 { throw error("write data", entry.path) }
+            left -= Int64(n)
+        }
+    }
+
+    /// Writes the header of `entry` with data size `size`.
+    private func writeHeader(_ entry: ArchiveEntry, size: Int64) throws(ArchiveError) {
         guard let e = archive_entry_new() else { throw ArchiveError(operation: "archive_entry_new", archive: name, message: "out of memory") }
         defer { archive_entry_free(e) }
         archive_entry_set_pathname(e, entry.path)
@@ -107,13 +138,8 @@ public final class ArchiveWriter {
         for x in entry.xattrs {
             x.value.withUnsafeBytes { archive_entry_xattr_add_entry(e, x.name, $0.baseAddress, $0.count) }
         }
-        let hasData = entry.type == .regular
-        archive_entry_set_size(e, hasData ? la_int64_t(data.count) : 0)
+        archive_entry_set_size(e, la_int64_t(size))
         if archive_write_header(a, e) < ARCHIVE_WARN { throw error("write header", entry.path) }
-        if hasData && !data.isEmpty {
-            let n = data.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
-            if n < 0 { throw error("write data", entry.path) }
-        }
     }
 
     /// Adds the file-system object at `source` (not following a final symlink) as `name`, with

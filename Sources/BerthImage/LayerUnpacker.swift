@@ -69,6 +69,43 @@ public enum LayerUnpacker {
         return (plain.finalize(), plain.count)
     }
 
+    /// Extracts a plain tar (`docker cp` into a container, plain or compressed) into directory
+    /// `dir` of the tree at `root`, with the same confinement as a layer: every path, symlink and
+    /// hardlink target is resolved inside `root` (a symlink in the tree or in the archive
+    /// resolves as if `root` were `/`); entry paths, hardlink targets (both taken relative to
+    /// `dir`) and relative symlink targets that climb above `dir` are refused. A "./" entry sets
+    /// `dir`'s own owner, mode and mtime, as Docker's untar does. Unlike a layer, `.wh.*` names are
+    /// ordinary files (no whiteout conversion), there is no digest to check, and with
+    /// `noOverwriteDirNonDir` an existing directory is never replaced by a non-directory or the
+    /// other way round (Docker's `NoOverwriteDirNonDir`). `archive` names the tar in errors.
+    public static func extract(fd: Int32, root: String, into dir: String, noOverwriteDirNonDir: Bool, archive: String) throws(ImageError) {
+        guard let base = clean(dir) else {
+            throw .unsafeLayerEntry(layer: archive, entry: dir, reason: "destination escapes the root")
+        }
+        let inRoot: InRoot
+        do { inRoot = try InRoot(path: root) } catch { throw .io(operation: "open root", path: root, reason: error.description) }
+        defer { inRoot.close() }
+        do {
+            let reader = try ArchiveReader(fd: fd, name: archive)
+            var state = UnpackState(root: inRoot, layer: archive)
+            state.base = base
+            state.convertWhiteouts = false
+            state.noOverwriteDirNonDir = noOverwriteDirNonDir
+            defer { state.closeCache() }
+            while let entry = try reader.next() {
+                try state.apply(entry, reader: reader)
+            }
+            try reader.finish()
+            state.finishDirectories()
+        } catch let e as ArchiveError {
+            throw .layerUnpack(layer: archive, entry: e.entry, reason: e.message)
+        } catch let e as ImageError {
+            throw e
+        } catch {
+            throw .layerUnpack(layer: archive, entry: nil, reason: "\(error)")
+        }
+    }
+
     /// Cleans a layer path: drops a leading "/" and "." parts, applies "..", and returns nil when
     /// the path climbs above the root. `[]` is the root itself.
     static func clean(_ path: String) -> [Substring]? {
@@ -95,6 +132,12 @@ private struct UnpackState {
     var cachedParent: String?
     var cachedFD: Int32 = -1
     var directories: [(String, Timestamp)] = []
+    /// The directory (relative to the root) entries are extracted into; empty for a layer.
+    var base: [Substring] = []
+    /// Layers turn `.wh.*` entries into overlayfs whiteouts; a plain extract keeps them as files.
+    var convertWhiteouts = true
+    /// Refuse to replace a directory with a non-directory or the other way round.
+    var noOverwriteDirNonDir = false
 
     init(root: InRoot, layer: String) { self.root = root; self.layer = layer }
 
@@ -109,6 +152,10 @@ private struct UnpackState {
 
     func failed(_ entry: ArchiveEntry, _ error: OSError) -> ImageError {
         .layerUnpack(layer: layer, entry: entry.path, reason: error.description)
+    }
+
+    func failed(_ entry: ArchiveEntry, _ reason: String) -> ImageError {
+        .layerUnpack(layer: layer, entry: entry.path, reason: reason)
     }
 
     /// The O_PATH fd of parent directory `rel`, created if missing; owned by the cache.
@@ -137,23 +184,28 @@ private struct UnpackState {
 
     /// Throws ImageError, OSError, ArchiveError or ArchiveDataError; `apply` maps them.
     private mutating func applyUntyped(_ entry: ArchiveEntry, reader: ArchiveReader) throws {
-        guard let parts = LayerUnpacker.clean(entry.path) else {
+        guard let rel = LayerUnpacker.clean(entry.path) else {
             throw unsafe(entry, "path escapes the layer root")
         }
-        guard let last = parts.last else {
-            // "./" or "/": the layer root's own metadata.
+        let parts = base + rel
+        guard let last = rel.last else {
+            // "./" or "/": the layer root's (or extraction directory's) own metadata.
             if entry.type == .directory {
-                try setMetadata(root.fd, ".", entry, isDirectory: true)
-                directories.append((".", entry.mtime))
+                if base.isEmpty {
+                    try setMetadata(root.fd, ".", entry, isDirectory: true)
+                } else {
+                    try setMetadata(try parent(base.joined(separator: "/"), entry), ".", entry, isDirectory: true)
+                }
+                directories.append((base.isEmpty ? "." : base.joined(separator: "/"), entry.mtime))
             }
             return
         }
         let name = String(last)
         let parentRel = parts.dropLast().joined(separator: "/")
         // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs) means nothing to overlayfs.
-        if parts.contains(where: { $0.hasPrefix(".wh..wh.") && $0 != ".wh..wh..opq" }) { return }
+        if convertWhiteouts && rel.contains(where: { $0.hasPrefix(".wh..wh.") && $0 != ".wh..wh..opq" }) { return }
 
-        if name.hasPrefix(".wh.") {
+        if convertWhiteouts && name.hasPrefix(".wh.") {
             let pfd = try parent(parentRel, entry)
             if name == ".wh..wh..opq" {
                 try At.setXattr(pfd, ".", key: "trusted.overlay.opaque", value: Array("y".utf8))
@@ -169,6 +221,15 @@ private struct UnpackState {
         }
 
         let pfd = try parent(parentRel, entry)
+        if noOverwriteDirNonDir, let existing = try At.lstat(pfd, name) {
+            let isDir = (existing.st_mode & S_IFMT) == S_IFDIR
+            if isDir && entry.type != .directory {
+                throw failed(entry, "cannot overwrite directory \"/\(parts.joined(separator: "/"))\" with non-directory")
+            }
+            if !isDir && entry.type == .directory {
+                throw failed(entry, "cannot overwrite non-directory \"/\(parts.joined(separator: "/"))\" with directory")
+            }
+        }
         switch entry.type {
             case .directory:
                 if try At.mkdir(pfd, name, mode: 0o700) { closeCache() }
@@ -192,7 +253,7 @@ private struct UnpackState {
 
             case .symlink:
                 let target = entry.symlinkTarget ?? ""
-                if !target.hasPrefix("/") && LayerUnpacker.clean(parentRel + "/" + target) == nil {
+                if !target.hasPrefix("/") && LayerUnpacker.clean(rel.dropLast().joined(separator: "/") + "/" + target) == nil {
                     throw unsafe(entry, "symlink target \"\(target)\" escapes the layer root")
                 }
                 if try At.symlink(target, pfd, name) { closeCache() }
@@ -203,9 +264,10 @@ private struct UnpackState {
                 try At.setTimes(pfd, name, mtime: (entry.mtime.seconds, entry.mtime.nanoseconds), atime: atime(entry))
 
             case .hardlink:
-                guard let t = entry.hardlinkTarget, let tparts = LayerUnpacker.clean(t), let tlast = tparts.last else {
+                guard let t = entry.hardlinkTarget, let trel = LayerUnpacker.clean(t), let tlast = trel.last else {
                     throw unsafe(entry, "hardlink target \"\(entry.hardlinkTarget ?? "")\" escapes the layer root")
                 }
+                let tparts = base + trel
                 let tparent = tparts.dropLast().joined(separator: "/")
                 if tparts == parts { return }
                 // Resolved in the root like any parent: `/etc/passwd` means <layer>/etc/passwd.

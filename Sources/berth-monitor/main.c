@@ -3,7 +3,9 @@
 // One monitor per container. It creates and starts the container through the OCI runtime,
 // holds the container's stdio, writes its output to a Docker json-file log (with rotation),
 // reaps the container's init as a child subreaper, records the exit status in exit.json and
-// serves a small control socket (resize, stdin). The contract is in Specs/monitor.md.
+// serves a small control socket (resize, stdin). In exec mode (--exec-process) it does the same
+// for one process run in an existing container with `runtime exec --detach` (docker exec).
+// The contract is in Specs/monitor.md.
 //
 // Plain C, POSIX + Linux syscalls, no dependencies, single-threaded, one poll() loop.
 
@@ -45,6 +47,7 @@
 
 static struct {
     const char *id, *bundle, *runtime, *runtime_root, *state_dir, *log_path;
+    const char *exec_process;   // exec mode: the OCI process JSON for `runtime exec --process`
     int terminal, open_stdin;
     long long log_max_size;   // <= 0: no rotation
     int log_max_files;
@@ -54,9 +57,9 @@ static struct {
 
 static void usage_exit(const char *why) {
     fprintf(stderr, "berth-monitor: %s\n"
-            "usage: berth-monitor --id ID --bundle DIR --runtime PATH --runtime-root DIR --state-dir DIR\n"
-            "                     --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES]\n"
-            "                     [--log-max-files N] [--runtime-arg ARG]...\n", why);
+            "usage: berth-monitor --id ID (--bundle DIR | --exec-process FILE) --runtime PATH\n"
+            "                     --runtime-root DIR --state-dir DIR --log-path FILE [--terminal] [--stdin]\n"
+            "                     [--log-max-size BYTES] [--log-max-files N] [--runtime-arg ARG]...\n", why);
     exit(2);
 }
 
@@ -588,6 +591,79 @@ static void client_flush_stdin(struct client *c) {
     if (stdin_fd < 0) c->len = 0;
 }
 
+// Undoes a successful create or exec after a later start-up step failed: a created container is
+// deleted (`delete --force`); an exec'd process is killed and reaped if it is our child. In exec
+// mode the container itself is never touched.
+static void undo_launch(pid_t pid) {
+    if (!opt.exec_process) {
+        char e[512];
+        run_runtime_capture((const char *[]){ "delete", "--force", opt.id, NULL }, e, sizeof e);
+        return;
+    }
+    int st;
+    if (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) {   // alive and ours (so the pid is not reused)
+        kill(pid, SIGKILL);
+        wait_for(pid);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OOM kills: the oom_kill counter of the process's memory cgroup (v2 memory.events, v1
+// memory.oom_control), read when the process starts and when it has exited.
+
+static int oom_fd = -1;
+static long long oom_base = -1;
+
+static long long oom_count(void) {
+    if (oom_fd < 0) return -1;
+    char buf[1024];
+    ssize_t n;
+    do n = pread(oom_fd, buf, sizeof buf - 1, 0); while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    for (char *p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (!strncmp(p, "oom_kill ", 9)) return strtoll(p + 9, NULL, 10);
+    }
+    return -1;
+}
+
+static void oom_watch(pid_t pid) {
+    char path[64], buf[4096], file[PATH_MAX] = "";
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    if (read_small_file(path, buf, sizeof buf) <= 0) return;
+    // Lines "ID:CONTROLLERS:PATH". A v1 hierarchy with the memory controller wins (a hybrid host
+    // has no memory controller in its v2 hierarchy); otherwise the v2 line "0::PATH".
+    for (char *line = buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        const char *ctrls = c1 + 1, *cg = c2 + 1;
+        if (!strcmp(cg, "/")) cg = "";
+        int memory = 0;
+        for (const char *w = ctrls; *w; ) {
+            size_t len = strcspn(w, ",");
+            if (len == 6 && !strncmp(w, "memory", 6)) memory = 1;
+            w += len + (w[len] == ',');
+        }
+        if (memory) { snprintf(file, sizeof file, "/sys/fs/cgroup/%s%s/memory.oom_control", ctrls, cg); break; }
+        if (!*ctrls && !strcmp(line, "0")) snprintf(file, sizeof file, "/sys/fs/cgroup%s/memory.events", cg);
+    }
+    if (!file[0]) return;
+    oom_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    oom_base = oom_count();
+    if (oom_base < 0 && oom_fd >= 0) { close(oom_fd); oom_fd = -1; }
+}
+
+// Whether the process was OOM-killed: it died of SIGKILL and its cgroup counted an OOM kill since
+// it started.
+static int oom_killed(int exit_status) {
+    if (oom_fd < 0 || !WIFSIGNALED(exit_status) || WTERMSIG(exit_status) != SIGKILL) return 0;
+    long long now = oom_count();
+    return now > oom_base;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -615,6 +691,7 @@ static void fail(const char *fmt, ...) {
     unlink(state_file("monitor.sock"));
     unlink(state_file("console.sock"));
     unlink(state_file("monitor.pid"));
+    unlink(state_file("init.pid"));
     exit(1);
 }
 
@@ -625,6 +702,7 @@ static void parse_args(int argc, char **argv) {
 #define VALUE() do { if (!v) { char m[128]; snprintf(m, sizeof m, "%s needs a value", a); usage_exit(m); } i++; } while (0)
         if (!strcmp(a, "--id")) { VALUE(); opt.id = v; }
         else if (!strcmp(a, "--bundle")) { VALUE(); opt.bundle = v; }
+        else if (!strcmp(a, "--exec-process")) { VALUE(); opt.exec_process = v; }
         else if (!strcmp(a, "--runtime")) { VALUE(); opt.runtime = v; }
         else if (!strcmp(a, "--runtime-root")) { VALUE(); opt.runtime_root = v; }
         else if (!strcmp(a, "--state-dir")) { VALUE(); opt.state_dir = v; }
@@ -648,9 +726,12 @@ static void parse_args(int argc, char **argv) {
         else { char m[256]; snprintf(m, sizeof m, "unknown argument %s", a); usage_exit(m); }
 #undef VALUE
     }
-    if (!opt.id || !opt.bundle || !opt.runtime || !opt.runtime_root || !opt.state_dir || !opt.log_path)
-        usage_exit("--id, --bundle, --runtime, --runtime-root, --state-dir and --log-path are required");
-    opt.bundle = absolute(opt.bundle);
+    if (!opt.id || !opt.runtime || !opt.runtime_root || !opt.state_dir || !opt.log_path)
+        usage_exit("--id, --runtime, --runtime-root, --state-dir and --log-path are required");
+    if (!opt.bundle && !opt.exec_process) usage_exit("--bundle (create a container) or --exec-process (exec in one) is required");
+    if (opt.exec_process) opt.bundle = NULL;   // exec mode: the container exists; a --bundle is ignored
+    if (opt.bundle) opt.bundle = absolute(opt.bundle);
+    if (opt.exec_process) opt.exec_process = absolute(opt.exec_process);
     opt.runtime = absolute(opt.runtime);
     opt.runtime_root = absolute(opt.runtime_root);
     opt.state_dir = absolute(opt.state_dir);
@@ -743,7 +824,7 @@ int main(int argc, char **argv) {
         c_in = devnull_fd(O_RDONLY);
         c_out = devnull_fd(O_WRONLY);
         char errpath[PATH_MAX];
-        snprintf(errpath, sizeof errpath, "%s/.runtime-create.err", opt.state_dir);
+        snprintf(errpath, sizeof errpath, "%s/.runtime-%s.err", opt.state_dir, opt.exec_process ? "exec" : "create");
         c_err = open(errpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
         if (c_in < 0 || c_out < 0 || c_err < 0) fail("container %s: open stdio for the runtime: %s", opt.id, strerror(errno));
     } else {
@@ -758,23 +839,33 @@ int main(int argc, char **argv) {
         err_stream.fd = p[0]; c_err = p[1];
     }
 
-    // create
-    const char *create[12];
+    // create (or, in exec mode, exec --detach)
+    const int exec_mode = opt.exec_process != NULL;
+    const char *what = exec_mode ? "exec in container" : "create container";   // for messages
+    const char *launch[16];
     int nw = 0;
     char pidfile[PATH_MAX];
     snprintf(pidfile, sizeof pidfile, "%s", state_file("init.pid"));
     unlink(pidfile);
-    create[nw++] = "create";
-    create[nw++] = "--bundle"; create[nw++] = opt.bundle;
-    create[nw++] = "--pid-file"; create[nw++] = pidfile;
-    if (opt.terminal) { create[nw++] = "--console-socket"; create[nw++] = console_path; }
-    create[nw++] = opt.id;
-    create[nw] = NULL;
-    pid_t rt = spawn_runtime(runtime_argv(create), c_in, c_out, c_err);
-    if (rt < 0) fail("create container %s: fork: %s", opt.id, strerror(errno));
+    if (exec_mode) {
+        launch[nw++] = "exec";
+        launch[nw++] = "--process"; launch[nw++] = opt.exec_process;
+        launch[nw++] = "--detach";
+    } else {
+        launch[nw++] = "create";
+        launch[nw++] = "--bundle"; launch[nw++] = opt.bundle;
+    }
+    launch[nw++] = "--pid-file"; launch[nw++] = pidfile;
+    if (opt.terminal) { launch[nw++] = "--console-socket"; launch[nw++] = console_path; }
+    launch[nw++] = opt.id;
+    launch[nw] = NULL;
+    pid_t rt = spawn_runtime(runtime_argv(launch), c_in, c_out, c_err);
+    if (rt < 0) fail("%s %s: fork: %s", what, opt.id, strerror(errno));
     int status = wait_for(rt);
     if (status != 0) {
         // The runtime's message is on the container's stderr (pipe) or in the capture file.
+        // Nothing to undo: a failed create leaves no container and a failed exec no process (by
+        // the runtime's contract); in exec mode the container is never deleted.
         char msg[4096] = "";
         if (opt.terminal) {
             lseek(c_err, 0, SEEK_SET);
@@ -788,18 +879,37 @@ int main(int argc, char **argv) {
         }
         one_line(msg);
         if (!msg[0]) describe_status(msg, sizeof msg, status);
-        fail("create container %s: %s", opt.id, msg);
+        fail("%s %s: %s", what, opt.id, msg);
     }
     // The container holds its ends now; ours must go so EOF arrives when it exits.
     close(c_in); close(c_out); close(c_err);
+    if (opt.terminal) unlink(state_file(exec_mode ? ".runtime-exec.err" : ".runtime-create.err"));
+
+    // From here on a failure must undo what the runtime did: `delete --force` a created
+    // container; kill an exec'd process (never the container).
+    char ibuf[64];
+    pid_t init_pid = 0;
+    if (read_small_file(pidfile, ibuf, sizeof ibuf) > 0) init_pid = (pid_t)atoi(ibuf);
+    if (init_pid <= 0) {
+        undo_launch(0);
+        fail("%s %s: the runtime wrote no pid to %s", what, opt.id, pidfile);
+    }
     if (opt.terminal) {
-        unlink(state_file(".runtime-create.err"));
         struct pollfd pfd = { .fd = console, .events = POLLIN };
-        if (poll(&pfd, 1, 10000) != 1) fail("create container %s: no terminal received on the console socket", opt.id);
+        if (poll(&pfd, 1, 10000) != 1) {
+            undo_launch(init_pid);
+            fail("%s %s: no terminal received on the console socket", what, opt.id);
+        }
         int conn = accept4(console, NULL, NULL, SOCK_CLOEXEC);
-        if (conn < 0) fail("create container %s: accept on the console socket: %s", opt.id, strerror(errno));
-        pty_master = recv_fd(conn);
-        if (pty_master < 0) fail("create container %s: receive the terminal: %s", opt.id, strerror(errno));
+        if (conn >= 0) pty_master = recv_fd(conn);
+        if (conn < 0 || pty_master < 0) {
+            int e = errno;
+            undo_launch(init_pid);
+            // EBADMSG: the runtime closed the connection without sending a pty (process.terminal
+            // is not set although --terminal was given).
+            if (conn >= 0 && e == EBADMSG) fail("%s %s: no terminal received on the console socket", what, opt.id);
+            fail("%s %s: %s: %s", what, opt.id, conn < 0 ? "accept on the console socket" : "receive the terminal", strerror(e));
+        }
         close(conn);
         close(console);
         unlink(console_path);
@@ -807,21 +917,17 @@ int main(int argc, char **argv) {
         if (opt.open_stdin) { stdin_fd = pty_master; stdin_is_pty = 1; }
     }
 
-    char ibuf[64];
-    pid_t init_pid = 0;
-    if (read_small_file(pidfile, ibuf, sizeof ibuf) > 0) init_pid = (pid_t)atoi(ibuf);
-    if (init_pid <= 0) {
-        char e[512];
-        run_runtime_capture((const char *[]){ "delete", "--force", opt.id, NULL }, e, sizeof e);
-        fail("create container %s: the runtime wrote no pid to %s", opt.id, pidfile);
-    }
+    // The OOM-kill counter of the process's memory cgroup, before it runs (create: the init waits
+    // for `start`; exec: it has just been exec'd).
+    oom_watch(init_pid);
 
     // start
-    char err[4096];
-    if (run_runtime_capture((const char *[]){ "start", opt.id, NULL }, err, sizeof err) < 0) {
-        char e[512];
-        run_runtime_capture((const char *[]){ "delete", "--force", opt.id, NULL }, e, sizeof e);
-        fail("start container %s: %s", opt.id, err);
+    if (!exec_mode) {
+        char err[4096];
+        if (run_runtime_capture((const char *[]){ "start", opt.id, NULL }, err, sizeof err) < 0) {
+            undo_launch(init_pid);
+            fail("start container %s: %s", opt.id, err);
+        }
     }
     report(1, NULL);
 
@@ -833,14 +939,15 @@ int main(int argc, char **argv) {
     int exited = 0, exit_status = 0;
     struct timespec exited_at = { 0 };
     time_t quiet_since = 0;   // after the exit: when output last flowed
-    // The init is normally our child (reparented to this subreaper when `create` exited). If it
-    // is not (an unusual runtime), fall back to watching for the pid to vanish, status unknown.
+    // The init (or exec'd process) is normally our child: the runtime forks it and it is
+    // reparented to this subreaper when `create` (`exec --detach`) exits. If it is not (an
+    // unusual runtime), fall back to watching for the pid to vanish, status unknown.
     int init_is_child = 1;
     {
         int st;
         pid_t p = waitpid(init_pid, &st, WNOHANG);
         if (p == init_pid) { exited = 1; exit_status = st; clock_gettime(CLOCK_REALTIME, &exited_at); quiet_since = time(NULL); }
-        else if (p < 0 && errno == ECHILD) { init_is_child = 0; note("container %s: init %d is not a child of the monitor; its exit status will be unknown", opt.id, (int)init_pid); }
+        else if (p < 0 && errno == ECHILD) { init_is_child = 0; note("container %s: %s %d is not a child of the monitor; its exit status will be unknown", opt.id, exec_mode ? "exec process" : "init", (int)init_pid); }
     }
     for (;;) {
         int outputs_open = out_stream.fd >= 0 || err_stream.fd >= 0;
@@ -949,8 +1056,8 @@ int main(int argc, char **argv) {
     char sigtext[16];
     if (sig) snprintf(sigtext, sizeof sigtext, "%d", sig); else strcpy(sigtext, "null");
     char json[256];
-    snprintf(json, sizeof json, "{\"exitCode\": %d, \"signal\": %s, \"finishedAt\": \"%s\", \"oomKilled\": false}\n",
-             code, sigtext, finished);
+    snprintf(json, sizeof json, "{\"exitCode\": %d, \"signal\": %s, \"finishedAt\": \"%s\", \"oomKilled\": %s}\n",
+             code, sigtext, finished, oom_killed(exit_status) ? "true" : "false");
     for (int i = 0; i < MAX_CLIENTS; i++) client_close(&clients[i]);
     close(ctl);
     unlink(state_file("monitor.sock"));

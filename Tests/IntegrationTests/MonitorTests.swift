@@ -5,7 +5,8 @@ import BerthOCI
 import BerthTestSupport
 
 /// berth-monitor (Specs/monitor.md) driving the berth-runtime of this build: json-file logs,
-/// exit.json, rotation, detaching (live restore), RSS, terminals and stdin over the control socket.
+/// exit.json, rotation, detaching (live restore), RSS, terminals and stdin over the control socket,
+/// exec mode (`--exec-process`: docker exec under a monitor) and OOM kills in exit.json.
 @Suite("Monitor", .serialized, .enabled(if: MonitorFixture.available))
 struct MonitorTests {
     @Test func logsBothStreamsAndRecordsTheExitCode() throws {
@@ -79,7 +80,7 @@ struct MonitorTests {
         #expect(kill(m.monitorPid, 0) == 0, "the monitor ignores SIGTERM and SIGINT")
         #expect(try f.h.run(["kill", m.id, "KILL"]).status == 0)
         let exit = try m.waitForExit()
-        #expect(exit.exitCode == 137 && exit.signal == 9)
+        #expect(exit.exitCode == 137 && exit.signal == 9 && exit.oomKilled == false)
         #expect(m.waitForMonitorGone())
     }
 
@@ -183,6 +184,146 @@ struct MonitorTests {
         // 0, 1, 2 and the fd ls opened to read the directory.
         #expect(fds == ["0", "1", "2", "3"], "\(fds)")
     }
+
+    // MARK: exec mode (--exec-process)
+
+    @Test func execLogsBothStreamsAndRecordsTheExitCode() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let c = try f.start("exec-a", bundle: try f.h.makeBundle(args: ["sleep", "30"]))
+        let e = try f.exec("a", in: c, MonitorFixture.process(["sh", "-c", "echo out; echo err >&2; exit 3"]))
+        let exit = try e.waitForExit()
+        #expect(exit.exitCode == 3 && exit.signal == nil && exit.oomKilled == false, "\(exit)")
+        #expect(MonitorFixture.isRFC3339Nano(exit.finishedAt), "\(exit.finishedAt)")
+        let entries = try e.entries()
+        #expect(entries.filter { $0.stream == "stdout" }.map(\.log) == ["out\n"], "\(entries)")
+        #expect(entries.filter { $0.stream == "stderr" }.map(\.log) == ["err\n"], "\(entries)")
+        #expect(e.waitForMonitorGone(), "exec monitor \(e.monitorPid) still running after the exit")
+        #expect(access(e.stateDir + "/monitor.sock", F_OK) != 0)
+        // The exec's output is in the exec's log only; the container is untouched.
+        #expect(try c.entries().isEmpty)
+        #expect(try f.h.state(c.id).status == "running")
+        #expect(access(c.stateDir + "/exit.json", F_OK) != 0)
+    }
+
+    @Test func execHonoursEnvCwdAndUser() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let c = try f.start("exec-b", bundle: try f.h.makeBundle(args: ["sleep", "30"]))
+        let e = try f.exec("b", in: c, MonitorFixture.process(
+            ["sh", "-c", "echo \"$GREETING\"; pwd; id -u; id -g"],
+            env: ["PATH=/bin", "GREETING=hello from exec"], cwd: "/tmp", uid: 1000, gid: 1001))
+        #expect(try e.waitForExit().exitCode == 0)
+        #expect(try e.entries().map(\.log) == ["hello from exec\n", "/tmp\n", "1000\n", "1001\n"])
+        // No fd of the monitor (or of its caller) reaches the exec'd process either.
+        let leak = open("/etc/hostname", O_RDONLY)
+        defer { close(leak) }
+        let fds = try f.exec("b-fds", in: c, MonitorFixture.process(["sh", "-c", "ls /proc/self/fd"]))
+        #expect(try fds.waitForExit().exitCode == 0)
+        #expect(try fds.entries().map { $0.log.filter { !$0.isWhitespace } } == ["0", "1", "2", "3"])
+    }
+
+    @Test func execWithTerminal() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let c = try f.start("exec-c", bundle: try f.h.makeBundle(args: ["sleep", "30"]))
+        let e = try f.exec("c", in: c, MonitorFixture.process(["sh", "-c", "tty; echo hi; sleep 1; stty size; exit 5"], terminal: true),
+                           extra: ["--terminal"])
+        #expect(access(e.stateDir + "/console.sock", F_OK) != 0, "console.sock is removed once the pty arrived")
+        #expect(try MonitorFixture.control(e.stateDir + "/monitor.sock", "resize 33 101\n") == "ok\n")
+        #expect(try e.waitForExit().exitCode == 5)
+        let entries = try e.entries()
+        #expect(entries.allSatisfy { $0.stream == "stdout" })
+        let text = entries.map(\.log).joined()
+        #expect(text.contains("/dev/pts/"), "\(text)")
+        #expect(text.contains("hi\r\n"), "\(text)")
+        #expect(text.contains("33 101"), "\(text)")
+        #expect(try f.h.state(c.id).status == "running")
+    }
+
+    @Test func execStdinThroughTheControlSocket() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let c = try f.start("exec-in", bundle: try f.h.makeBundle(args: ["sleep", "30"]))
+        let e = try f.exec("in", in: c, MonitorFixture.process(["cat"]), extra: ["--stdin"])
+        #expect(try MonitorFixture.control(e.stateDir + "/monitor.sock", "stdin\n", then: "hello\n") == "ok\n")
+        #expect(try e.waitForExit().exitCode == 0, "cat exits 0 once stdin is closed")
+        #expect(try e.entries().map(\.log) == ["hello\n"])
+    }
+
+    @Test func execInAMissingContainerFailsSynchronously() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let id = f.h.newID("nosuch")
+        try Fixtures.write(f.h.dir + "/nosuch.json", MonitorFixture.process(["true"]))
+        for (stateDir, extra) in [(f.h.dir + "/exec-nosuch", [String]()), (f.h.dir + "/exec-nosuch-tty", ["--terminal"])] {
+            let r = try Command.run(f.monitor, f.execArgs(id: id, process: f.h.dir + "/nosuch.json", stateDir: stateDir, extra: extra))
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stderr.hasPrefix("berth-monitor: exec in container \(id): "), "\(r)")
+            #expect(r.stderr.contains("does not exist"), "\(r)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r)")
+            for file in ["monitor.pid", "init.pid", "monitor.sock", "console.sock", "exit.json"] {
+                #expect(access(stateDir + "/" + file, F_OK) != 0, "\(stateDir)/\(file) left behind")
+            }
+        }
+        #expect(access(f.h.root + "/" + id, F_OK) != 0, "no runtime state for \(id)")
+    }
+
+    @Test func failedExecLeavesTheContainerRunning() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let c = try f.start("exec-bad", bundle: try f.h.makeBundle(args: ["sleep", "30"]))
+        try Fixtures.write(f.h.dir + "/bad.json", MonitorFixture.process(["/no/such/program"]))
+        let stateDir = f.h.dir + "/exec-bad"
+        let r = try Command.run(f.monitor, f.execArgs(id: c.id, process: f.h.dir + "/bad.json", stateDir: stateDir))
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.hasPrefix("berth-monitor: exec in container \(c.id): ") && r.stderr.contains("/no/such/program"), "\(r)")
+        #expect(access(stateDir + "/monitor.pid", F_OK) != 0)
+        // A failed exec must never delete the container (no `runtime delete` in exec mode).
+        #expect(try f.h.state(c.id).status == "running")
+        #expect(kill(c.monitorPid, 0) == 0, "the container's monitor is still running")
+        #expect(access(c.stateDir + "/exit.json", F_OK) != 0)
+    }
+
+    @Test func containerOutlivesTheExecMonitor() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let c = try f.start("exec-e", bundle: try f.h.makeBundle(args: ["sleep", "30"]))
+        let e = try f.exec("e", in: c, MonitorFixture.process(["sleep", "30"]))
+        let pid = pid_t(try Fixtures.read(e.stateDir + "/init.pid").filter { !$0.isWhitespace }) ?? -1
+        // `exec --detach` leaves the process to the monitor (a child subreaper): it is reaped, not polled.
+        #expect(try MonitorFixture.procStat(pid).ppid == e.monitorPid, "the exec'd process is the monitor's child")
+        let rss = try MonitorFixture.vmRSS(e.monitorPid)
+        print("berth-monitor (exec mode) VmRSS: \(rss) kB")
+        #expect(rss > 0 && rss < 3 * 1024, "VmRSS \(rss) kB")
+        kill(pid, SIGKILL)
+        let exit = try e.waitForExit()
+        #expect(exit.exitCode == 137 && exit.signal == 9 && exit.oomKilled == false, "\(exit)")
+        #expect(e.waitForMonitorGone())
+        #expect((try? Fixtures.read(e.stateDir + "/monitor.log")) == nil, "no notes: \((try? Fixtures.read(e.stateDir + "/monitor.log")) ?? "")")
+        // The container and its own monitor carry on, and can take another exec.
+        #expect(try f.h.state(c.id).status == "running")
+        #expect(kill(c.monitorPid, 0) == 0)
+        #expect(access(c.stateDir + "/exit.json", F_OK) != 0)
+        let again = try f.exec("e2", in: c, MonitorFixture.process(["echo", "again"]))
+        #expect(try again.waitForExit().exitCode == 0)
+        #expect(try again.entries().map(\.log) == ["again\n"])
+        #expect(try f.h.run(["kill", c.id, "KILL"]).status == 0)
+        #expect(try c.waitForExit().exitCode == 137)
+    }
+
+    @Test func oomKillIsReported() throws {
+        let f = try MonitorFixture(); defer { f.cleanup() }
+        let bundle = try f.h.makeBundle(args: ["sleep", "30"]) { spec in
+            spec.linux?.resources?.memory = Memory(limit: 16 << 20, swap: 16 << 20)
+        }
+        let c = try f.start("oom", bundle: bundle)
+        // An exec'd process that eats memory is the OOM killer's victim; the init survives.
+        let e = try f.exec("oom", in: c, MonitorFixture.process(["tail", "/dev/zero"]))
+        let exit = try e.waitForExit(seconds: 30)
+        #expect(exit.exitCode == 137 && exit.signal == 9 && exit.oomKilled == true, "\(exit)")
+        #expect(try f.h.state(c.id).status == "running")
+        // An init that is OOM-killed.
+        let bundle2 = try f.h.makeBundle("bundle-oom", args: ["tail", "/dev/zero"]) { spec in
+            spec.linux?.resources?.memory = Memory(limit: 16 << 20, swap: 16 << 20)
+        }
+        let m = try f.start("oom-init", bundle: bundle2)
+        let exit2 = try m.waitForExit(seconds: 30)
+        #expect(exit2.exitCode == 137 && exit2.oomKilled == true, "\(exit2)")
+    }
 }
 
 /// One test's world: a RuntimeHarness for berth-runtime of this build, the berth-monitor binary,
@@ -204,6 +345,41 @@ final class MonitorFixture: @unchecked Sendable {
     func monitorArgs(id: String, bundle: String, stateDir: String, extra: [String] = []) -> [String] {
         ["--id", id, "--bundle", bundle, "--runtime", h.binary, "--runtime-root", h.root,
          "--state-dir", stateDir, "--log-path", stateDir + "/container.log"] + extra
+    }
+
+    /// The arguments of an exec-mode monitor: `--exec-process FILE` instead of `--bundle`.
+    func execArgs(id: String, process: String, stateDir: String, extra: [String] = []) -> [String] {
+        ["--id", id, "--exec-process", process, "--runtime", h.binary, "--runtime-root", h.root,
+         "--state-dir", stateDir, "--log-path", stateDir + "/container.log"] + extra
+    }
+
+    /// Runs an exec-mode berth-monitor for `processJSON` in container `c` (returns once the process
+    /// runs) and reads its state (its own state dir; `id` is the container's).
+    func exec(_ hint: String, in c: Started, _ processJSON: String, extra: [String] = []) throws -> Started {
+        let stateDir = h.dir + "/exec-" + hint
+        let file = h.dir + "/process-" + hint + ".json"
+        try Fixtures.write(file, processJSON)
+        let r = try Command.run(monitor, execArgs(id: c.id, process: file, stateDir: stateDir, extra: extra), timeout: 30)
+        guard r.status == 0 else { throw HarnessError("berth-monitor --exec-process in \(c.id): \(r)") }
+        let m = try Started(id: c.id, stateDir: stateDir)
+        track(m)
+        return m
+    }
+
+    /// An OCI `process` object as docker exec's would be, for `--exec-process`.
+    static func process(_ args: [String], env: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], cwd: String = "/",
+                        uid: UInt32 = 0, gid: UInt32 = 0, terminal: Bool = false) -> String {
+        struct U: Encodable { var uid: UInt32; var gid: UInt32 }
+        struct P: Encodable { var args: [String]; var env: [String]; var cwd: String; var user: U; var terminal: Bool }
+        let data = (try? JSONEncoder().encode(P(args: args, env: env, cwd: cwd, user: U(uid: uid, gid: gid), terminal: terminal))) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// VmRSS of a process in kB (-1 if unknown).
+    static func vmRSS(_ pid: pid_t) throws -> Int {
+        let status = try Fixtures.read("/proc/\(pid)/status")
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
     }
 
     /// Runs berth-monitor (which returns once the container started) and reads its state.
