@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "BerthLifecycle",
             dependencies: [
-                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive", "BerthOCI",
+                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive", "BerthOCI", "BerthCgroups",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

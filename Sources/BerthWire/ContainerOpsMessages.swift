@@ -455,3 +455,38 @@ public struct ContainerChangeResult: Codable, Sendable, Equatable {
     public init(notModified: Bool) { self.notModified = notModified }
 }
 
+
+/// `container.export` and `container.archive.get`: where to write the tar (a file or a FIFO the
+/// caller reads, as with `image.save`).
+public struct ContainerTarParams: Codable, Sendable {
+    public var id: String
+    /// The path inside the container (archive operations only).
+    public var path: String?
+    /// Where the tar is written, or read from for `container.archive.put`.
+    public var tarPath: String?
+    /// `docker cp`'s NoOverwriteDirNonDir.
+    public var noOverwriteDirNonDir: Bool?
+    public init(id: String, path: String? = nil, tarPath: String? = nil, noOverwriteDirNonDir: Bool? = nil) {
+        self.id = id; self.path = path; self.tarPath = tarPath; self.noOverwriteDirNonDir = noOverwriteDirNonDir
+    }
+}
+
+/// `container.commit`: Docker's commit query (`repo`, `tag`, `comment`, `author`, `changes`,
+/// `pause`) plus the ContainerConfig body that overrides the container's.
+public struct ContainerCommitParams: Codable, Sendable {
+    public var id: String
+    /// `repo[:tag]`; none makes an untagged image.
+    public var reference: String?
+    public var comment: String?
+    public var author: String?
+    public var changes: [String]?
+    /// Freeze the container while its layer is read (default true, as Docker).
+    public var pause: Bool?
+    public var config: ContainerCreateParams?
+    public init(id: String, reference: String? = nil, comment: String? = nil, author: String? = nil,
+                changes: [String]? = nil, pause: Bool? = nil, config: ContainerCreateParams? = nil) {
+        self.id = id; self.reference = reference; self.comment = comment; self.author = author
+        self.changes = changes; self.pause = pause; self.config = config
+    }
+}
+

@@ -125,7 +125,7 @@ public final class LifecycleHarness: @unchecked Sendable {
     /// Kills the monitors and container processes this instance started (found through its own
     /// run root and cgroup parent, never by name).
     func killLeftovers() {
-        for sub in ["containers", "execs"] {
+        for sub in ["c", "e"] {
             for d in (try? FileManager.default.contentsOfDirectory(atPath: "\(run)/\(sub)")) ?? [] {
                 if let s = try? Fixtures.read("\(run)/\(sub)/\(d)/monitor.pid"), let pid = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines)),
                    let comm = try? Fixtures.read("/proc/\(pid)/comm"), comm.hasPrefix("berth-monitor") {

@@ -54,14 +54,15 @@ extension ContainerService {
             var named: [String: String] = [:], anonymous: [String: String] = [:], anonymousNames: [String: String] = [:]
             for v in needed.named {
                 if (try? volumes.inspect(v)) == nil {
-                    _ = try volumes.create(VolumeCreateParams(name: v))
+                    _ = try await volumes.create(VolumeCreateParams(name: v))
                     events.publish(type: "volume", action: "create", id: v, attributes: ["driver": "local"])
                 }
                 named[v] = try volumes.path(v)
             }
             for dest in needed.anonymous {
-                let v = try volumes.createAnonymous()
-                undo.append { [volumes] in try? volumes.remove(v.name, force: true) }
+                let v = try await volumes.createAnonymous()
+                let anonName = v.name
+                undo.append { [volumes] in Task { try? await volumes.remove(anonName, force: true) } }
                 events.publish(type: "volume", action: "create", id: v.name, attributes: ["driver": "local"])
                 anonymous[dest] = try volumes.path(v.name)
                 anonymousNames[dest] = v.name
@@ -77,9 +78,9 @@ extension ContainerService {
             undo.append { [self] in try? images.snapshots.unmount(rootfs(id)) }
 
             // Fresh volumes get the image's content at their destination (Docker's copy-up).
-            for (dest, v) in anonymousNames { try populate(volume: v, id: id, destination: dest) }
+            for (dest, v) in anonymousNames { try await populate(volume: v, id: id, destination: dest) }
             for v in needed.named where volumesNeedCopy(merged, name: v) {
-                if let dest = Self.destination(ofVolume: v, in: merged) { try populate(volume: v, id: id, destination: dest) }
+                if let dest = Self.destination(ofVolume: v, in: merged) { try await populate(volume: v, id: id, destination: dest) }
             }
 
             let files = try writeNetworkFiles(id: id, config: merged, hc: hc)
@@ -164,10 +165,9 @@ extension ContainerService {
         return c.hostConfig?.mounts?.first { $0.type == "volume" && $0.source == name }?.target
     }
 
-    func populate(volume: String, id: String, destination: String) throws {
-        let src = rootfs(id) + FS.cleanPath(destination)
-        guard let real = try? FS.realpath(src), real.hasPrefix(rootfs(id) + "/"), FS.isDirectory(real) else { return }
-        try volumes.populate(name: volume, from: real)
+    /// Docker's copy-up: a fresh volume gets the image's content at its destination.
+    func populate(volume: String, id: String, destination: String) async throws {
+        _ = try await volumes.populate(name: volume, rootfs: rootfs(id), path: destination)
     }
 
     static func mountPoints(spec: Spec, named: [String: String], anonymous: [String: String], anonymousPaths: [String: String]) -> [MountPoint] {

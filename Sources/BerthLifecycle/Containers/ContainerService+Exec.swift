@@ -20,7 +20,7 @@ struct ExecRecord: Sendable {
 }
 
 extension ContainerService {
-    func execDir(_ execID: String) -> String { "\(options.runRoot)/execs/\(execID)" }
+    func execDir(_ execID: String) -> String { "\(options.runRoot)/e/\(execID.prefix(32))" }
 
     public func execCreate(_ p: ExecCreateParams, internalProbe: Bool = false) throws -> String {
         let c = try resolve(p.id)

@@ -33,7 +33,7 @@ extension ContainerService {
             for e in execs.withLockedValue({ $0.values.filter { $0.containerID == c.id } }) { discardExec(e.id) }
             if p.volumes == true {
                 for v in c.anonymousVolumes {
-                    if (try? volumes.remove(v, force: false)) != nil {
+                    if (try? await volumes.remove(v, force: false)) != nil {
                         events.publish(type: "volume", action: "destroy", id: v, attributes: ["driver": "local"])
                     }
                 }

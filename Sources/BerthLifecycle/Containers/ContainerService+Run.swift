@@ -92,7 +92,8 @@ extension ContainerService {
             if MonitorLink.exitRecord(dir) != nil || MonitorLink.alivePid(dir) == nil { break }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-        await exited(id, generation: generation)
+        // Never inline: the caller may hold the container's lock, which a restart takes.
+        Task { await exited(id, generation: generation) }
     }
 
     /// The container's init exited (or its monitor vanished): record it, wake waiters, then

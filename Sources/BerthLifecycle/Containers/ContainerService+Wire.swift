@@ -25,6 +25,14 @@ extension ContainerService {
             try await self.attach(p) { ctx.progress($0) }
             return Empty()
         }
+        r.register("container.changes") { (p: ContainerRefParams, _) in try await self.changes(p.id) }
+        r.register("container.export") { (p: ContainerTarParams, _) in try await self.export(p); return Empty() }
+        r.register("container.archive.stat") { (p: ContainerTarParams, _) in try await self.archiveStat(p) }
+        r.register("container.archive.get") { (p: ContainerTarParams, _) in try await self.archiveGet(p) }
+        r.register("container.archive.put") { (p: ContainerTarParams, _) in try await self.archivePut(p); return Empty() }
+        r.register("container.commit") { (p: ContainerCommitParams, _) in try await self.commit(p) }
+        r.register("container.top") { (p: ContainerTopParams, _) in try await self.top(p) }
+        r.register("container.stats") { (p: ContainerRefParams, _) in try await self.stats(p.id) }
         r.register("exec.create") { (p: ExecCreateParams, _) in ContainerCreateResult(id: try self.execCreate(p)) }
         r.register("exec.start") { (p: ExecStartParams, ctx) in try await self.execStart(p) { ctx.progress($0) } }
         r.register("exec.inspect") { (p: ExecRefParams, _) in try self.execInspect(p.execId) }

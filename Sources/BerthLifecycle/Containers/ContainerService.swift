@@ -58,7 +58,9 @@ public final class ContainerService: Sendable {
     func bundle(_ id: String) -> String { "\(containersDir)/\(id)" }
     func rootfs(_ id: String) -> String { bundle(id) + "/rootfs" }
     func logPath(_ id: String) -> String { "\(bundle(id))/\(id)-json.log" }
-    func stateDir(_ id: String) -> String { "\(options.runRoot)/containers/\(id)" }
+    /// The monitor's state: short, so `monitor.sock` stays within sun_path's 108 bytes even
+    /// under a long run root (128 bits of the ID are as unique as all 256).
+    func stateDir(_ id: String) -> String { "\(options.runRoot)/c/\(id.prefix(32))" }
 
     public init(options: ContainerServiceOptions, images: ImageService, volumes: VolumeService, events: EventBus) throws {
         self.options = options; self.images = images; self.volumes = volumes; self.events = events
@@ -68,7 +70,8 @@ public final class ContainerService: Sendable {
         builder = SpecBuilder(host: host, files: LocalSpecFiles())
         do {
             try FS.mkdirAll(containersDir, mode: 0o710)
-            try FS.mkdirAll(options.runRoot + "/containers", mode: 0o700)
+            try FS.mkdirAll(options.runRoot + "/c", mode: 0o700)
+            try FS.mkdirAll(options.runRoot + "/e", mode: 0o700)
             try FS.mkdirAll(runtimeRoot, mode: 0o700)
         } catch { throw LifecycleError.internalError("create container dirs: \(error)") }
         let all = try images.meta.containers()
@@ -132,14 +135,14 @@ public final class ContainerService: Sendable {
 
     // MARK: runtime
 
-    struct CommandResult { var status: Int32; var output: String }
+    struct CommandResult { var status: Int32; var output: String; var raw: String }
 
     func runRuntime(_ args: [String]) throws -> CommandResult {
         do {
             let r = try Subprocess.run(path: options.runtime, args: [options.runtime, "--root", runtimeRoot] + args,
                                        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
                                        captureStderr: true, timeoutSeconds: 60)
-            return CommandResult(status: r.status, output: Self.runtimeMessage(r.output))
+            return CommandResult(status: r.status, output: Self.runtimeMessage(r.output), raw: String(decoding: r.output, as: UTF8.self))
         } catch {
             throw LifecycleError.internalError("run \(options.runtime): \(error)")
         }

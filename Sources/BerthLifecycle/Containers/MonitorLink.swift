@@ -55,7 +55,9 @@ enum MonitorLink {
     static func alivePid(_ stateDir: String) -> Int32? {
         guard let s = try? FS.readString(stateDir + "/monitor.pid"),
               let pid = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-              let comm = try? FS.readString("/proc/\(pid)/comm"), comm.hasPrefix("berth-monitor") else { return nil }
+              let comm = try? FS.readString("/proc/\(pid)/comm"), comm.hasPrefix("berth-monitor"),
+              // A zombie (its reaper may be slow) has finished.
+              let state = Proc.stateLetter(pid), state != "Z" && state != "X" else { return nil }
         return pid
     }
 

@@ -124,6 +124,7 @@ public final class LifecycleDaemon: Sendable {
         }
         images.register(on: &r)
         containers.register(on: &r)
+        volumes.register(on: &r)
         return r
     }
 }
