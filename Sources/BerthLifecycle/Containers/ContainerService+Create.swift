@@ -99,7 +99,7 @@ extension ContainerService {
                 image: imageRef, imageID: imageID.description, config: merged,
                 path: spec.process?.args?.first ?? "", args: Array((spec.process?.args ?? []).dropFirst()),
                 state: ContainerState(status: "created"), restartCount: 0,
-                mounts: Self.mountPoints(spec: spec, named: named, anonymous: anonymousNames, anonymousPaths: anonymous),
+                mounts: Self.mountPoints(spec: spec, named: named, anonymous: anonymousNames),
                 anonymousVolumes: Array(anonymousNames.values), manuallyStopped: false, hasBeenStarted: false)
             try images.meta.putContainer(record)
             records.withLockedValue { $0[id] = record }
@@ -170,7 +170,7 @@ extension ContainerService {
         _ = try await volumes.populate(name: volume, rootfs: rootfs(id), path: destination)
     }
 
-    static func mountPoints(spec: Spec, named: [String: String], anonymous: [String: String], anonymousPaths: [String: String]) -> [MountPoint] {
+    static func mountPoints(spec: Spec, named: [String: String], anonymous: [String: String]) -> [MountPoint] {
         let byPath = Dictionary(named.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var out: [MountPoint] = []
         for m in spec.mounts ?? [] where m.type == "bind" || (m.type == "tmpfs" && !SpecBuilder.defaultMounts.contains { $0.destination == m.destination }) {
@@ -188,7 +188,6 @@ extension ContainerService {
                 out.append(MountPoint(type: "bind", source: m.source ?? "", destination: m.destination, mode: "", rw: rw, propagation: propagation.isEmpty ? "rprivate" : propagation))
             }
         }
-        _ = anonymousPaths
         return out
     }
 
@@ -219,11 +218,13 @@ extension ContainerService {
         }
         let resolv = Self.resolvConf(host: (try? FS.readString("/etc/resolv.conf")) ?? "", dns: hc.dns ?? [],
                                      search: hc.dnsSearch ?? [], options: hc.dnsOptions ?? [], keepLoopback: hostNet)
-        let files = ["/etc/hostname": bundle(id) + "/hostname", "/etc/hosts": bundle(id) + "/hosts",
-                     "/etc/resolv.conf": bundle(id) + "/resolv.conf"]
-        try FS.write(files["/etc/hostname"]!, hostname + "\n", mode: 0o644)
-        try FS.write(files["/etc/hosts"]!, hosts, mode: 0o644)
-        try FS.write(files["/etc/resolv.conf"]!, resolv, mode: 0o644)
+        var files: [String: String] = [:]
+        for (dest, name, text) in [("/etc/hostname", "hostname", hostname + "\n"), ("/etc/hosts", "hosts", hosts),
+                                   ("/etc/resolv.conf", "resolv.conf", resolv)] {
+            let path = bundle(id) + "/" + name
+            try FS.write(path, text, mode: 0o644)
+            files[dest] = path
+        }
         return files
     }
 
@@ -267,7 +268,7 @@ extension ContainerService {
     func uniqueName() -> String {
         let taken = Set(records.withLockedValue { $0.values.map(\.name) })
         for attempt in 0..<100 {
-            var n = "\(Self.adjectives.randomElement()!)_\(Self.surnames.randomElement()!)"
+            var n = "\(Self.adjectives[Int.random(in: 0..<Self.adjectives.count)])_\(Self.surnames[Int.random(in: 0..<Self.surnames.count)])"
             if attempt > 10 { n += String(Int.random(in: 0...9)) }
             if !taken.contains(n) { return n }
         }

@@ -26,8 +26,7 @@ extension ContainerService {
         let c = try resolve(p.id)
         guard c.state.running else { throw LifecycleError.conflict("Container \(c.id) is not running") }
         if c.state.paused { throw LifecycleError.conflict("Container \(c.id) is paused, unpause the container before exec") }
-        guard let cmd = p.config.cmd, !cmd.isEmpty else { throw LifecycleError.invalidArgument("No exec command specified") }
-        _ = cmd
+        guard !(p.config.cmd ?? []).isEmpty else { throw LifecycleError.invalidArgument("No exec command specified") }
         let id = Self.randomID()
         execs.withLockedValue { $0[id] = ExecRecord(id: id, containerID: c.id, config: p.config, isInternal: internalProbe) }
         if !internalProbe { emit(c, "exec_create: " + (p.config.cmd ?? []).joined(separator: " "), extra: ["execID": id]) }
