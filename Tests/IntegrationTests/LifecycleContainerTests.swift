@@ -433,6 +433,7 @@ struct LifecycleContainerTests {
             }
             #expect(h?.status == "healthy" && h?.failingStreak == 0 && !(h?.log.isEmpty ?? true))
             _ = try await c.call("container.remove", ContainerRemoveParams(id: id, force: true), returning: Empty.self)
+            _ = try await c.call("image.tag", ImageTagParams(source: "busybox", target: "berth-test/tagged:1"), returning: Empty.self)
             try await Task.sleep(for: .milliseconds(200))
             stream.cancel()
             await listener.close()
@@ -440,6 +441,8 @@ struct LifecycleContainerTests {
             for a in ["create", "start", "health_status: unhealthy", "health_status: healthy", "die", "destroy"] {
                 #expect(actions.contains(a), "\(actions)")
             }
+            let tag = events.entries.first { $0.type == "image" && $0.action == "tag" }
+            #expect(tag?.actor.attributes["name"] == "berth-test/tagged:1" && tag?.actor.id.hasPrefix("sha256:") == true)
             let create = events.entries.first { $0.action == "create" && $0.type == "container" }
             #expect(create?.actor.attributes["name"] == "berth-test-health" && create?.actor.attributes["image"] == "busybox")
         }

@@ -122,7 +122,7 @@ public final class LifecycleDaemon: Sendable {
             try await events.stream(p) { ctx.progress($0) }
             return Empty()
         }
-        images.register(on: &r)
+        images.register(on: &r, events: events)
         containers.register(on: &r)
         volumes.register(on: &r)
         return r
