@@ -44,6 +44,11 @@ public final class RuntimeHarness: @unchecked Sendable {
     public func cleanup() {
         for f in extraCleanup.reversed() { f() }
         for id in containers { _ = try? run(["delete", "--force", id]) }
+        // Bundles without cgroupsPath get the runtime's default parent /berth; once its last child
+        // is gone, remove it too (rmdir of a cgroup that still has children fails, harmlessly).
+        for h in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/\(h)/berth")
+        }
         // A failed test may leave mounts behind in bundles: detach them before removing.
         _ = try? Command.run("/bin/sh", ["-c", "grep -o ' \(dir)[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf '\(dir)'"])
     }
