@@ -108,11 +108,14 @@ public final class ContainerService: Sendable {
     /// Applies `change` to the stored record and persists it; returns the new record.
     @discardableResult
     func update(_ id: String, _ change: (inout ContainerRecord) -> Void) throws -> ContainerRecord {
-        guard var c = record(id) else { throw LifecycleError.notFound("No such container: \(id)") }
-        change(&c)
-        try images.meta.putContainer(c)
-        records.withLockedValue { $0[id] = c }
-        return c
+        // Read, change and persist under one lock: an exit and a stop may update one record at once.
+        try records.withLockedValue { r in
+            guard var c = r[id] else { throw LifecycleError.notFound("No such container: \(id)") }
+            change(&c)
+            try images.meta.putContainer(c)
+            r[id] = c
+            return c
+        }
     }
 
     /// Container IDs using an image (the image service's in-use check).
