@@ -186,8 +186,21 @@ struct SchemaValidator {
 struct MethodSamples {
     var params: [any Encodable]
     var results: [any Encodable]
-    var progress: [ProgressEvent] = []
+    /// ProgressEvent, LogBatch or Event values, as the method streams them.
+    var progress: [any Encodable] = []
 }
+
+/// Every method the daemon registers, in the order of Specs/lifecycle-protocol.md.
+private let allMethods = [
+    "system.ping", "system.info", "system.gc", "image.pull", "image.push", "image.list", "image.inspect", "image.history",
+    "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "snapshot.prepare", "snapshot.remove",
+    "container.create", "container.start", "container.stop", "container.restart", "container.kill", "container.pause",
+    "container.unpause", "container.remove", "container.wait", "container.list", "container.inspect", "container.rename",
+    "container.resize", "container.io", "container.logs", "container.attach", "container.changes", "container.export",
+    "container.archive.stat", "container.archive.get", "container.archive.put", "container.commit", "container.top",
+    "container.stats", "exec.create", "exec.start", "exec.inspect", "exec.resize", "exec.io",
+    "volume.create", "volume.inspect", "volume.list", "volume.remove", "volume.prune", "system.events",
+]
 
 private func digest(_ seed: String) -> String { fakeDigest(seed).description }
 
@@ -289,7 +302,309 @@ private func samples() -> [String: MethodSamples] {
                                     upperDir: "/var/lib/berth/snapshots/3/fs", workDir: "/var/lib/berth/snapshots/3/work",
                                     options: "lowerdir=/a:/b,upperdir=/c,workdir=/d")]),
         "snapshot.remove": MethodSamples(params: [SnapshotKeyParams(key: "c1")], results: [Empty()]),
+    ].merging(containerSamples(), uniquingKeysWith: { a, _ in a }).merging(volumeAndEventSamples(), uniquingKeysWith: { a, _ in a })
+}
+
+// MARK: container, exec, volume and event samples
+
+/// A 64-hex ID like the daemon's container and exec IDs.
+private func hexID(_ seed: String) -> String { String(fakeDigest(seed).description.dropFirst("sha256:".count)) }
+
+private let containerID = hexID("container-web")
+private let execID = hexID("exec-1")
+private let bundleDir = "/var/lib/berth/containers/\(containerID)"
+private let socketPath = "/run/berth/c/\(containerID.prefix(32))/monitor.sock"
+
+/// A HostConfig with every key set, as `docker run` with many flags sends it.
+private func fullHostConfig() -> HostConfig {
+    var hc = HostConfig()
+    hc.cpuShares = 512; hc.memory = 512 << 20; hc.cgroupParent = "/berth"; hc.blkioWeight = 500
+    hc.cpuPeriod = 100_000; hc.cpuQuota = 50_000; hc.cpuRealtimePeriod = 1_000_000; hc.cpuRealtimeRuntime = 950_000
+    hc.cpusetCpus = "0-1"; hc.cpusetMems = "0"
+    hc.devices = [DeviceMapping(pathOnHost: "/dev/fuse", pathInContainer: "/dev/fuse", cgroupPermissions: "rwm"),
+                  DeviceMapping(pathOnHost: "/dev/null")]
+    hc.deviceCgroupRules = ["c 10:229 rwm"]; hc.memoryReservation = 256 << 20; hc.memorySwap = -1; hc.memorySwappiness = 60
+    hc.nanoCpus = 500_000_000; hc.oomKillDisable = false; hc.`init` = true; hc.pidsLimit = 100
+    hc.ulimits = [Ulimit(name: "nofile", soft: 1024, hard: 2048)]
+    hc.binds = ["data:/data", "/srv/conf:/etc/app:ro,rslave"]; hc.containerIDFile = "/tmp/web.cid"
+    hc.logConfig = LogConfig(type: "json-file", config: ["max-size": "10m", "max-file": "3"])
+    hc.networkMode = "bridge"
+    hc.portBindings = ["80/tcp": [PortBinding(hostIp: "127.0.0.1", hostPort: "8080")], "443/tcp": [PortBinding(hostPort: "8443")], "53/udp": nil]
+    hc.restartPolicy = RestartPolicy(name: "on-failure", maximumRetryCount: 3); hc.autoRemove = false
+    hc.volumeDriver = "local"; hc.volumesFrom = ["other:ro"]
+    var volumeMount = MountSpec(type: "volume", source: "cache", target: "/cache", readOnly: false,
+                                volumeOptions: .init(noCopy: true, labels: ["team": "core"],
+                                                     driverConfig: .init(name: "local", options: ["type": "none"])))
+    volumeMount.consistency = "default"
+    hc.mounts = [volumeMount,
+                 MountSpec(type: "bind", source: "/srv/www", target: "/usr/share/nginx/html", readOnly: true,
+                           bindOptions: .init(propagation: "rprivate", nonRecursive: false, createMountpoint: true)),
+                 MountSpec(type: "tmpfs", target: "/scratch", tmpfsOptions: .init(sizeBytes: 64 << 20, mode: 0o1777))]
+    hc.consoleSize = [24, 80]; hc.annotations = ["org.example.owner": "core"]
+    hc.capAdd = ["NET_ADMIN"]; hc.capDrop = ["MKNOD"]; hc.cgroupnsMode = "private"
+    hc.dns = ["1.1.1.1"]; hc.dnsOptions = ["ndots:2"]; hc.dnsSearch = ["example.com"]; hc.extraHosts = ["db:10.0.0.5"]
+    hc.groupAdd = ["audio"]; hc.ipcMode = "private"; hc.cgroup = ""; hc.links = ["/db:/web/db"]; hc.oomScoreAdj = 500
+    hc.pidMode = ""; hc.privileged = false; hc.publishAllPorts = false; hc.readonlyRootfs = true
+    hc.securityOpt = ["no-new-privileges:true"]; hc.storageOpt = ["size": "10G"]; hc.tmpfs = ["/run": "rw,noexec,size=64m"]
+    hc.utsMode = ""; hc.usernsMode = ""; hc.shmSize = 64 << 20; hc.sysctls = ["net.ipv4.ip_forward": "1"]
+    hc.runtime = "runc"; hc.maskedPaths = ["/proc/kcore"]; hc.readonlyPaths = ["/proc/sys"]
+    return hc
+}
+
+/// A create body with every key set.
+private func fullCreateParams() -> ContainerCreateParams {
+    var health = HealthConfig()
+    health.test = ["CMD-SHELL", "wget -qO- http://localhost/ || exit 1"]
+    health.interval = 30_000_000_000; health.timeout = 5_000_000_000
+    health.startPeriod = 1_000_000_000; health.startInterval = 500_000_000; health.retries = 3
+    var c = ContainerCreateParams(
+        image: "nginx:1.25", cmd: ["nginx", "-g", "daemon off;"], entrypoint: ["/docker-entrypoint.sh"],
+        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NGINX_VERSION=1.25.4"],
+        workingDir: "/", user: "101:101", hostname: "web", domainname: "example.com", labels: ["team": "core"],
+        tty: false, openStdin: true, stdinOnce: true, attachStdin: true, attachStdout: true, attachStderr: true,
+        stopSignal: "SIGQUIT", stopTimeout: 20, exposedPorts: ["80/tcp": EmptyObject(), "53/udp": EmptyObject()],
+        volumes: ["/data": EmptyObject()], healthcheck: health, hostConfig: fullHostConfig(),
+        networkingConfig: NetworkingConfig(endpointsConfig: [
+            "bridge": EndpointSettings(ipamConfig: .init(ipv4Address: "172.17.0.5", ipv6Address: "fd00::5", linkLocalIPs: ["169.254.0.5"]),
+                                       links: ["db:db"], aliases: ["web"], networkID: "bridge", macAddress: "02:42:ac:11:00:05")]))
+    c.argsEscaped = false; c.networkDisabled = false; c.macAddress = "02:42:ac:11:00:05"
+    c.onBuild = ["RUN make"]; c.shell = ["/bin/sh", "-c"]
+    return c
+}
+
+private func runningState() -> ContainerState {
+    var s = ContainerState(status: "running")
+    s.running = true; s.pid = 4242; s.startedAt = "2024-05-01T12:00:00.123456789Z"
+    s.health = .init(status: "healthy", failingStreak: 0, log: [
+        .init(start: "2024-05-01T12:00:30.1Z", end: "2024-05-01T12:00:30.2Z", exitCode: 0, output: "ok\n"),
+        .init(start: "2024-05-01T12:01:00.1Z", end: "2024-05-01T12:01:05.1Z", exitCode: -1, output: "Health check exceeded timeout (5s)")])
+    return s
+}
+
+private func exitedState() -> ContainerState {
+    var s = ContainerState(status: "exited")
+    s.exitCode = 137; s.oomKilled = true; s.error = ""
+    s.startedAt = "2024-05-01T12:00:00.123456789Z"; s.finishedAt = "2024-05-01T12:05:00.5Z"
+    return s
+}
+
+private let sampleMounts = [
+    MountPoint(type: "volume", name: "data", source: "/var/lib/berth/volumes/data/_data", destination: "/data", driver: "local", mode: "z", rw: true),
+    MountPoint(type: "bind", source: "/srv/conf", destination: "/etc/app", rw: false, propagation: "rslave"),
+    MountPoint(type: "tmpfs", source: "", destination: "/run", rw: true),
+]
+
+private func sampleContainerInspect(running: Bool) -> ContainerInspect {
+    var config = fullCreateParams()
+    config.hostConfig = nil
+    return ContainerInspect(
+        id: containerID, created: "2024-05-01T11:59:59.987654321Z", path: "/docker-entrypoint.sh", args: ["nginx", "-g", "daemon off;"],
+        state: running ? runningState() : exitedState(), image: digest("config"),
+        resolvConfPath: bundleDir + "/resolv.conf", hostnamePath: bundleDir + "/hostname", hostsPath: bundleDir + "/hosts",
+        logPath: "\(bundleDir)/\(containerID)-json.log", name: "/web", restartCount: running ? 2 : 0,
+        execIDs: running ? [execID] : nil, hostConfig: running ? fullHostConfig() : HostConfig(),
+        graphDriver: .init(name: "overlay2", data: ["MergedDir": bundleDir + "/rootfs", "UpperDir": "/var/lib/berth/snapshots/7/fs",
+                                                     "WorkDir": "/var/lib/berth/snapshots/7/work"]),
+        mounts: running ? sampleMounts : [], config: running ? config : ContainerCreateParams(image: "busybox", cmd: ["sh"]))
+}
+
+private func sampleCPUStats(_ scale: UInt64) -> ContainerStats.CPUStats {
+    .init(cpu_usage: .init(total_usage: 1_500_000 * scale, percpu_usage: [1_000_000 * scale, 500_000 * scale],
+                           usage_in_kernelmode: 300_000 * scale, usage_in_usermode: 1_200_000 * scale),
+          system_cpu_usage: 9_876_543_210_000 * scale, online_cpus: 2,
+          throttling_data: .init(periods: 10 * scale, throttled_periods: scale, throttled_time: 20_000 * scale))
+}
+
+private func sampleStats(running: Bool) -> ContainerStats {
+    ContainerStats(
+        id: containerID, name: "/web", read: "2024-05-01T12:00:01.000000001Z", preread: ContainerState.zeroTime,
+        pids_stats: .init(current: running ? 3 : 0, limit: running ? 100 : nil),
+        cpu_stats: sampleCPUStats(running ? 2 : 0), precpu_stats: running ? sampleCPUStats(1) : nil,
+        memory_stats: .init(usage: running ? 4_194_304 : 0, max_usage: running ? 8_388_608 : 0, limit: running ? 536_870_912 : 0,
+                            failcnt: 0, stats: running ? ["anon": 1_048_576, "file": 2_097_152] : [:]),
+        blkio_stats: [:])
+}
+
+private let sampleLogs = LogBatch(entries: [
+    LogEntry(stream: "stdout", log: "hello\n", time: "2024-05-01T12:00:00.123456789Z"),
+    LogEntry(stream: "stderr", log: "warning: \"x\"\n", time: "2024-05-01T12:00:00.2Z"),
+    LogEntry(stream: "stdout", log: "partial line", time: "2024-05-01T12:00:01Z"),
+])
+
+private func sampleExecInspect(exited: Bool) -> ExecInspect {
+    ExecInspect(id: execID, containerID: containerID, running: !exited, exitCode: exited ? 0 : nil, pid: exited ? 0 : 4300,
+                openStdin: !exited,
+                processConfig: .init(tty: !exited, entrypoint: "sh", arguments: ["-c", "echo hi"], privileged: exited, user: exited ? "" : "app"))
+}
+
+private func containerSamples() -> [String: MethodSamples] {
+    let ref = ContainerRefParams(id: "web"), short = ContainerRefParams(id: String(containerID.prefix(12)))
+    let changed = ContainerChangeResult(notModified: false), unchanged = ContainerChangeResult(notModified: true)
+    var fullExec = ExecConfig(cmd: ["sh", "-c", "echo hi"], env: ["A=b"], user: "app", workingDir: "/srv", tty: true,
+                              attachStdin: true, privileged: false)
+    fullExec.attachStdout = true; fullExec.attachStderr = true; fullExec.detachKeys = "ctrl-p,ctrl-q"; fullExec.consoleSize = [24, 80]
+    let stat = PathStat(name: "passwd", size: 1234, mode: 0o644, mtime: "2024-05-01T12:00:00.5Z", linkTarget: "")
+    let linkStat = PathStat(name: "link", size: 11, mode: (1 << 27) | 0o777, mtime: "2024-05-01T12:00:00Z", linkTarget: "/etc/passwd")
+    return [
+        "container.create": MethodSamples(
+            params: [ContainerCreateRequest(name: "web", config: fullCreateParams()),
+                     ContainerCreateRequest(config: ContainerCreateParams(image: "busybox", cmd: ["sh"])),
+                     ContainerCreateRequest(name: "/clear", config: ContainerCreateParams(image: "busybox", entrypoint: [""]))],
+            results: [ContainerCreateResult(id: containerID), ContainerCreateResult(id: containerID, warnings: ["Your kernel does not support swap limit capabilities"])]),
+        "container.start": MethodSamples(params: [ref, short], results: [changed, unchanged]),
+        "container.stop": MethodSamples(
+            params: [ContainerStopParams(id: "web"), ContainerStopParams(id: containerID, timeout: 3, signal: "SIGINT"),
+                     ContainerStopParams(id: "web", timeout: -1)],
+            results: [changed, unchanged]),
+        "container.restart": MethodSamples(params: [ContainerStopParams(id: "web", timeout: 1, signal: "SIGTERM")], results: [Empty()]),
+        "container.kill": MethodSamples(params: [ContainerKillParams(id: "web"), ContainerKillParams(id: "web", signal: "HUP")], results: [Empty()]),
+        "container.pause": MethodSamples(params: [ref], results: [Empty()]),
+        "container.unpause": MethodSamples(params: [ref], results: [Empty()]),
+        "container.remove": MethodSamples(
+            params: [ContainerRemoveParams(id: "web"), ContainerRemoveParams(id: "web", force: true, volumes: true)], results: [Empty()]),
+        "container.wait": MethodSamples(
+            params: [ContainerWaitParams(id: "web"), ContainerWaitParams(id: "web", condition: "next-exit"),
+                     ContainerWaitParams(id: "web", condition: "removed"), ContainerWaitParams(id: "web", condition: "")],
+            results: [ContainerWaitResult(statusCode: 0),
+                      ContainerWaitResult(statusCode: 255, error: .init(message: "container monitor exited without recording an exit status"))]),
+        "container.list": MethodSamples(
+            params: [ContainerListParams(),
+                     ContainerListParams(all: true, filters: ["id": ["4f"], "name": ["^web$"], "label": ["team=core"], "status": ["running", "exited"],
+                                                              "exited": ["0"], "ancestor": ["nginx"], "before": ["db"], "since": ["cache"],
+                                                              "volume": ["data"], "health": ["healthy"], "is-task": ["false"], "network": ["bridge"]],
+                                         limit: 5)],
+            results: [[ContainerSummary](),
+                      [ContainerSummary(id: containerID, names: ["/web"], image: "nginx:1.25", imageID: digest("config"),
+                                        command: "/docker-entrypoint.sh nginx -g \"daemon off;\"", created: 1_714_564_799, state: "running",
+                                        status: "Up 3 minutes (healthy)", labels: ["team": "core"], mounts: sampleMounts, networkMode: "bridge"),
+                       ContainerSummary(id: hexID("container-old"), names: ["/old"], image: "busybox", imageID: digest("busybox"),
+                                        command: "sh", created: 1_714_000_000, state: "exited", status: "Exited (0) 2 days ago",
+                                        labels: [:], mounts: [], networkMode: "default")]]),
+        "container.inspect": MethodSamples(params: [ref], results: [sampleContainerInspect(running: true), sampleContainerInspect(running: false)]),
+        "container.rename": MethodSamples(params: [ContainerRenameParams(id: "web", name: "web2")], results: [Empty()]),
+        "container.resize": MethodSamples(params: [ContainerResizeParams(id: "web", height: 24, width: 80)], results: [Empty()]),
+        "container.io": MethodSamples(
+            params: [ref],
+            results: [ContainerIOResult(controlSocket: socketPath, tty: true, openStdin: true),
+                      ContainerIOResult(controlSocket: nil, tty: false, openStdin: false)]),
+        "container.logs": MethodSamples(
+            params: [ContainerLogsParams(id: "web", stdout: true),
+                     ContainerLogsParams(id: "web", follow: true, stdout: true, stderr: true, since: "1714564800.5",
+                                         until: "2024-05-01T13:00:00Z", tail: "100")],
+            results: [Empty()], progress: [sampleLogs, LogBatch(entries: [])]),
+        "container.attach": MethodSamples(
+            params: [ContainerAttachParams(id: "web"), ContainerAttachParams(id: "web", logs: true, stream: false, stdout: true, stderr: false)],
+            results: [Empty()], progress: [sampleLogs]),
+        "container.changes": MethodSamples(
+            params: [ref],
+            results: [[FilesystemChange(path: "/etc", kind: .modified), FilesystemChange(path: "/etc/app.conf", kind: .added),
+                       FilesystemChange(path: "/tmp/old", kind: .deleted)], [FilesystemChange]()]),
+        "container.export": MethodSamples(params: [ContainerTarParams(id: "web", tarPath: "/tmp/berth-export.fifo")], results: [Empty()]),
+        "container.archive.stat": MethodSamples(params: [ContainerTarParams(id: "web", path: "/etc/passwd")], results: [stat, linkStat]),
+        "container.archive.get": MethodSamples(
+            params: [ContainerTarParams(id: "web", path: "/etc/.", tarPath: "/tmp/cp-out.tar")], results: [stat]),
+        "container.archive.put": MethodSamples(
+            params: [ContainerTarParams(id: "web", path: "/srv", tarPath: "/tmp/cp-in.tar", noOverwriteDirNonDir: true)], results: [Empty()]),
+        "container.commit": MethodSamples(
+            params: [ContainerCommitParams(id: "web"),
+                     ContainerCommitParams(id: "web", reference: "app:2", comment: "snapshot", author: "me <me@example.com>",
+                                           changes: [#"CMD ["nginx"]"#, "ENV B=c"], pause: false,
+                                           config: ContainerCreateParams(cmd: ["nginx"], env: ["A=b"], labels: ["v": "2"]))],
+            results: [ImageIDResult(id: digest("committed"))]),
+        "container.top": MethodSamples(
+            params: [ref, ContainerTopParams(id: "web", psArgs: "aux")],
+            results: [ContainerTopResult(titles: ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+                                         processes: [["root", "4242", "4230", "0", "12:00", "?", "00:00:00", "nginx: master process nginx -g daemon off;"],
+                                                     ["101", "4250", "4242", "0", "12:00", "?", "00:00:00", "nginx: worker process"]])]),
+        "container.stats": MethodSamples(params: [ref], results: [sampleStats(running: true), sampleStats(running: false)]),
+        "exec.create": MethodSamples(
+            params: [ExecCreateParams(id: "web", config: fullExec), ExecCreateParams(id: "web", config: ExecConfig(cmd: ["true"]))],
+            results: [ContainerCreateResult(id: execID)]),
+        "exec.start": MethodSamples(
+            params: [ExecStartParams(execId: execID), ExecStartParams(execId: execID, detach: true)],
+            results: [ExecStartResult(exitCode: 0), ExecStartResult(exitCode: 127), ExecStartResult(exitCode: nil)],
+            progress: [sampleLogs]),
+        "exec.inspect": MethodSamples(params: [ExecRefParams(execId: execID)], results: [sampleExecInspect(exited: false), sampleExecInspect(exited: true)]),
+        "exec.resize": MethodSamples(params: [ExecResizeParams(execId: execID, height: 40, width: 120)], results: [Empty()]),
+        "exec.io": MethodSamples(
+            params: [ExecRefParams(execId: execID)],
+            results: [ContainerIOResult(controlSocket: "/run/berth/e/\(execID.prefix(32))/monitor.sock", tty: false, openStdin: true)]),
     ]
+}
+
+private func volumeAndEventSamples() -> [String: MethodSamples] {
+    let anonymous = hexID("anonymous-volume")
+    let named = Volume(name: "data", driver: "local", mountpoint: "/var/lib/berth/volumes/data/_data", createdAt: "2024-05-01T12:00:00Z",
+                       status: ["mounted": "false"], labels: ["team": "core"], scope: "local",
+                       options: ["type": "none", "o": "bind", "device": "/srv/data"], usageData: VolumeUsageData(size: 4096, refCount: 1))
+    let anon = Volume(name: anonymous, driver: "local", mountpoint: "/var/lib/berth/volumes/\(anonymous)/_data",
+                      createdAt: "2024-05-01T12:00:01Z", labels: [VolumeService.anonymousLabel: ""], options: [:])
+    var containerAttrs = ["image": "nginx:1.25", "name": "web", "team": "core"]
+    let start = Event(type: "container", action: "start", actor: .init(id: containerID, attributes: containerAttrs), timeNano: 1_714_564_800_123_456_789)
+    containerAttrs["exitCode"] = "137"
+    let die = Event(type: "container", action: "die", actor: .init(id: containerID, attributes: containerAttrs), timeNano: 1_714_564_900_000_000_001)
+    let execStart = Event(type: "container", action: "exec_start: sh -c echo hi",
+                          actor: .init(id: containerID, attributes: ["image": "nginx:1.25", "name": "web", "execID": execID]),
+                          timeNano: 1_714_564_850_000_000_000)
+    let volume = Event(type: "volume", action: "create", actor: .init(id: "data", attributes: ["driver": "local"]), timeNano: 1_714_564_799_000_000_000)
+    let image = Event(type: "image", action: "tag", actor: .init(id: digest("config"), attributes: ["name": "app:2"]), timeNano: 1_714_564_801_000_000_000)
+    return [
+        "volume.create": MethodSamples(
+            params: [VolumeCreateParams(), VolumeCreateParams(name: "data", driver: "local", driverOpts: ["type": "none", "o": "bind", "device": "/srv/data"],
+                                                              labels: ["team": "core"])],
+            results: [named, anon]),
+        "volume.inspect": MethodSamples(params: [VolumeNameParams(name: "data")], results: [named]),
+        "volume.list": MethodSamples(
+            params: [VolumeListParams(), VolumeListParams(filters: ["name": ["^da"], "label": ["team=core"], "dangling": ["true"], "driver": ["local"]])],
+            results: [VolumeListResult(volumes: [anon, named]), VolumeListResult(volumes: [])]),
+        "volume.remove": MethodSamples(params: [VolumeRemoveParams(name: "data"), VolumeRemoveParams(name: "data", force: true)], results: [Empty()]),
+        "volume.prune": MethodSamples(
+            params: [VolumePruneParams(), VolumePruneParams(filters: ["label": ["team"], "label!": ["keep=1"], "all": ["true"]])],
+            results: [VolumePruneResult(volumesDeleted: [anonymous], spaceReclaimed: 8192), VolumePruneResult(volumesDeleted: [], spaceReclaimed: 0)]),
+        "system.events": MethodSamples(
+            params: [EventsParams(),
+                     EventsParams(since: "1714564800", until: "2024-05-01T13:00:00Z",
+                                  filters: ["type": ["container"], "event": ["start", "exec_start"], "container": ["web"], "image": ["nginx"],
+                                            "volume": ["data"], "network": ["bridge"], "label": ["team=core"], "scope": ["local"]])],
+            results: [Empty()], progress: [start, die, execStart, volume, image]),
+    ]
+}
+
+/// Which optional stored properties the samples set: every struct reachable from them (through
+/// optionals, arrays and dictionary values) is walked, and each optional property is recorded as
+/// `Module.Type.property` in `set` or `unset`. A property never set in any sample would be a key
+/// whose schema the samples never check.
+struct FieldCoverage {
+    var set: Set<String> = []
+    var unset: Set<String> = []
+
+    mutating func walk(_ value: Any) {
+        let m = Mirror(reflecting: value)
+        switch m.displayStyle {
+        case .optional:
+            if let some = m.children.first { walk(some.value) }
+        case .struct:
+            let owner = String(reflecting: type(of: value))
+            for child in m.children {
+                let c = Mirror(reflecting: child.value)
+                if c.displayStyle == .optional {
+                    let key = "\(owner).\(child.label ?? "?")"
+                    if c.children.isEmpty { unset.insert(key) } else { set.insert(key) }
+                }
+                walk(child.value)
+            }
+        case .collection, .set:
+            for child in m.children { walk(child.value) }
+        case .dictionary:
+            for child in m.children {
+                if let v = Mirror(reflecting: child.value).children.dropFirst().first { walk(v.value) }
+            }
+        default:
+            break
+        }
+    }
+
+    var neverSet: [String] { unset.subtracting(set).sorted() }
 }
 
 // MARK: - Tests
@@ -319,7 +634,8 @@ struct LifecycleProtocolSchemaTests {
             await daemon.shutdown()
             return names
         }
-        #expect(registered.count == 16)
+        #expect(registered.count == 51)
+        #expect(registered == allMethods.sorted())
         #expect(Set(methods.keys) == Set(registered),
                 "only in the schema: \(Set(methods.keys).subtracting(registered).sorted()); only registered: \(Set(registered).subtracting(methods.keys).sorted())")
         for (name, entry) in methods {
@@ -344,8 +660,19 @@ struct LifecycleProtocolSchemaTests {
         }
     }
 
-    @Test(arguments: ["system.ping", "system.info", "system.gc", "image.pull", "image.push", "image.list", "image.inspect", "image.history",
-                      "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "snapshot.prepare", "snapshot.remove"])
+    /// Every optional field of every message type is set in some sample, so the schema's entry for
+    /// each key the Swift types can encode is checked (a HostConfig field added without a schema key
+    /// fails here once a sample sets it, and here until one does).
+    @Test func samplesSetEveryOptionalField() {
+        var coverage = FieldCoverage()
+        for (_, m) in samples() {
+            for v in m.params + m.results + m.progress { coverage.walk(v) }
+        }
+        #expect(coverage.set.contains("BerthWire.HostConfig.portBindings"))
+        #expect(coverage.neverSet.isEmpty, "optional fields no sample sets: \(coverage.neverSet)")
+    }
+
+    @Test(arguments: allMethods)
     func samplesValidate(method: String) throws {
         let m = try #require(samples()[method])
         for p in m.params {
@@ -363,7 +690,11 @@ struct LifecycleProtocolSchemaTests {
         }
         for e in m.progress {
             let json = try wireJSON(e)
-            #expect(validator.errors(json, try methodSchema(method, "progress")).isEmpty, "\(method) progress \(SchemaValidator.show(json))")
+            let errs = validator.errors(json, try methodSchema(method, "progress"))
+            #expect(errs.isEmpty, "\(method) progress \(SchemaValidator.show(json)): \(errs)")
+            // And as a whole notification line.
+            let line = try wireJSON(NotificationEnvelope(method: Wire.progressMethod, params: ProgressParams(id: 7, event: AnyEncodable(e))))
+            #expect(validator.errors(line, schema).isEmpty, "\(method) notification: \(validator.errors(line, schema))")
         }
         if let p = m.params.first {
             let line = try wireJSON(Request(id: 7, method: method, params: AnyEncodable(p)))
@@ -434,6 +765,17 @@ struct LifecycleProtocolSchemaTests {
                 try await check("image.load", ImageLoadParams(path: dir + "/saved.tar"))
                 try await check("image.prune", ImagePruneParams(all: true))
                 try await check("system.gc", Empty())
+                try await check("volume.create", VolumeCreateParams(name: "data", labels: ["team": "core"]))
+                try await check("volume.create", VolumeCreateParams())
+                try await check("volume.inspect", VolumeNameParams(name: "data"))
+                try await check("volume.list", VolumeListParams())
+                try await check("volume.list", VolumeListParams(filters: ["dangling": ["true"], "label": ["team"]]))
+                try await check("volume.prune", VolumePruneParams())
+                try await check("volume.remove", VolumeRemoveParams(name: "data"))
+                try await check("volume.remove", VolumeRemoveParams(name: "data", force: true))
+                try await check("container.list", ContainerListParams(all: true, filters: ["status": ["exited"]]))
+                // A window in the past: the kept events (the image events above, if published), then the end.
+                try await check("system.events", EventsParams(since: "0", until: String(Int(Date().timeIntervalSince1970))))
             } catch {
                 await client.close(); await server.close(); await daemon.shutdown()
                 throw error
@@ -503,6 +845,61 @@ struct LifecycleProtocolSchemaTests {
         #expect(!validator.errors(.object([:]), pullParams).isEmpty)
         #expect(!validator.errors(.object(["reference": .string("a"), "platform": .string("linux")]), pullParams).isEmpty)
         #expect(!validator.errors(.object(["filters": .object(["nope": .array([])])]), try methodSchema("image.list", "params")).isEmpty)
+    }
+
+    @Test func containerVolumeAndEventShapesAreChecked() throws {
+        // Docker's capitalised keys and the wire's camelCase ones are not interchangeable.
+        let inspect = try wireJSON(sampleContainerInspect(running: true))
+        let inspectSchema = try methodSchema("container.inspect", "result")
+        #expect(validator.errors(inspect, inspectSchema).isEmpty)
+        #expect(!validator.errors(inspect.setting("id", inspect["Id"]).setting("Id", nil), inspectSchema).isEmpty)
+        let hostConfig = try #require(inspect["HostConfig"])
+        #expect(hostConfig["PortBindings"]?["53/udp"] == .null)
+        #expect(!validator.errors(inspect.setting("HostConfig", hostConfig.setting("memory", .int(1))), inspectSchema).isEmpty)
+        #expect(!validator.errors(inspect.setting("HostConfig", hostConfig.setting("Memory", .string("1g"))), inspectSchema).isEmpty)
+        let rp = try #require(hostConfig["RestartPolicy"])
+        #expect(!validator.errors(inspect.setting("HostConfig", hostConfig.setting("RestartPolicy", rp.setting("Name", .string("sometimes")))), inspectSchema).isEmpty)
+        let state = try #require(inspect["State"])
+        #expect(!validator.errors(inspect.setting("State", state.setting("Status", .string("stopped"))), inspectSchema).isEmpty)
+        #expect(!validator.errors(inspect.setting("State", state.setting("Pid", nil)), inspectSchema).isEmpty)
+        #expect(!validator.errors(inspect.setting("Id", .string("web")), inspectSchema).isEmpty)
+
+        let create = try wireJSON(ContainerCreateRequest(name: "web", config: fullCreateParams()))
+        let createSchema = try methodSchema("container.create", "params")
+        #expect(validator.errors(create, createSchema).isEmpty)
+        #expect(!validator.errors(create.setting("config", nil), createSchema).isEmpty)
+        let config = try #require(create["config"])
+        #expect(!validator.errors(create.setting("config", config.setting("Cmd", .string("sh"))), createSchema).isEmpty)
+        #expect(!validator.errors(create.setting("config", config.setting("Tty", .string("true"))), createSchema).isEmpty)
+
+        // Streams: a log entry from "stdin", an event without its actor, a ProgressEvent sent as a log.
+        let logs = try methodSchema("container.logs", "progress")
+        #expect(!validator.errors(.object(["entries": .array([.object(["stream": .string("stdin"), "log": .string("x"), "time": .string("t")])])]), logs).isEmpty)
+        #expect(!validator.errors(try wireJSON(ProgressEvent(status: "x")), logs).isEmpty)
+        let event = try wireJSON(volumeAndEventSamples()["system.events"]!.progress[0] as! Event)
+        let eventSchema = try methodSchema("system.events", "progress")
+        #expect(validator.errors(event, eventSchema).isEmpty)
+        #expect(event["status"] == .string("start") && event["from"] == .string("nginx:1.25"))
+        #expect(!validator.errors(event.setting("Actor", nil), eventSchema).isEmpty)
+        #expect(!validator.errors(event.setting("timeNano", .string("1")), eventSchema).isEmpty)
+
+        // Enumerated values: change kinds, wait conditions, filter keys, volume driver options.
+        let changes = try methodSchema("container.changes", "result")
+        #expect(!validator.errors(.array([.object(["Path": .string("/x"), "Kind": .int(3)])]), changes).isEmpty)
+        #expect(!validator.errors(.object(["id": .string("web"), "condition": .string("exited")]), try methodSchema("container.wait", "params")).isEmpty)
+        #expect(!validator.errors(.object(["filters": .object(["colour": .array([])])]), try methodSchema("container.list", "params")).isEmpty)
+        #expect(!validator.errors(.object(["DriverOpts": .object(["size": .string("1g")])]), try methodSchema("volume.create", "params")).isEmpty)
+        #expect(!validator.errors(.object(["filters": .object(["dangling": .array([])])]), try methodSchema("volume.prune", "params")).isEmpty)
+
+        // Volume results use Docker's keys; exec IDs are 64 hex.
+        let volume = try wireJSON(Volume(name: "data", driver: "local", mountpoint: "/v/data/_data", labels: [:], options: [:]))
+        let volumeSchema = try methodSchema("volume.inspect", "result")
+        #expect(validator.errors(volume, volumeSchema).isEmpty)
+        #expect(!validator.errors(volume.setting("mountpoint", .string("/x")), volumeSchema).isEmpty)
+        #expect(!validator.errors(volume.setting("Driver", .string("nfs")), volumeSchema).isEmpty)
+        #expect(!validator.errors(.object(["execId": .string("abc")]), try methodSchema("exec.inspect", "params")).isEmpty)
+        let stats = try wireJSON(sampleStats(running: true))
+        #expect(!validator.errors(stats.setting("cpuStats", stats["cpu_stats"]), try methodSchema("container.stats", "result")).isEmpty)
     }
 
     @Test func validatorBasics() {
