@@ -405,6 +405,10 @@ struct LifecycleContainerTests {
             _ = try await c.call("container.kill", ContainerKillParams(id: id), returning: Empty.self)
             _ = try await attach.value
             await attacher.close()
+            _ = try await c.call("container.wait", ContainerWaitParams(id: id), returning: ContainerWaitResult.self)
+            await expectError(409, "cannot attach to a stopped container") {
+                _ = try await c.call("container.attach", ContainerAttachParams(id: id, stream: true), returning: Empty.self, progress: LogBatch.self) { _ in }
+            }
         }
     }
 

@@ -94,7 +94,20 @@ extension ContainerService {
             throw e.lifecycleError(container: c.id)
         }
         if pause { try await self.pause(c.id, resume: true) }
-        var config = Self.imageConfig(of: p.config ?? c.config)
+        // As Docker: the request's config completes the container's (set fields win).
+        var config = Self.imageConfig(of: c.config)
+        if let o = p.config.map(Self.imageConfig(of:)) {
+            if o.user != nil { config.user = o.user }
+            if o.env != nil { config.env = o.env }
+            if o.cmd != nil { config.cmd = o.cmd }
+            if o.entrypoint != nil { config.entrypoint = o.entrypoint }
+            if o.workingDir != nil { config.workingDir = o.workingDir }
+            if let l = o.labels { config.labels = (config.labels ?? [:]).merging(l) { _, new in new } }
+            if o.stopSignal != nil { config.stopSignal = o.stopSignal }
+            if let e = o.exposedPorts { config.exposedPorts = (config.exposedPorts ?? [:]).merging(e) { a, _ in a } }
+            if let v = o.volumes { config.volumes = (config.volumes ?? [:]).merging(v) { a, _ in a } }
+            if o.healthcheck != nil { config.healthcheck = o.healthcheck }
+        }
         do { try DockerfileChanges.apply(p.changes ?? [], to: &config) } catch {
             throw LifecycleError.invalidArgument("\(error)")
         }

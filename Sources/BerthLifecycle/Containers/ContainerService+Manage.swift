@@ -93,7 +93,7 @@ extension ContainerService {
     public func inspect(_ ref: String) throws -> ContainerInspect {
         let c = try resolve(ref)
         let upper = images.snapshots.upperDir(key: c.id)
-        let execIDs = execs.withLockedValue { e in e.values.filter { $0.containerID == c.id }.map(\.id) }
+        let execIDs = execs.withLockedValue { e in e.values.filter { $0.containerID == c.id && !$0.isInternal }.map(\.id) }
         return ContainerInspect(
             id: c.id, created: c.created, path: c.path, args: c.args, state: c.state, image: c.imageID,
             resolvConfPath: bundle(c.id) + "/resolv.conf", hostnamePath: bundle(c.id) + "/hostname",

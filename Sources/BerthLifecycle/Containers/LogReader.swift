@@ -166,6 +166,11 @@ extension ContainerService {
     /// Streams output while the container runs: from now on, or (with `logs`) its past output first.
     public func attach(_ p: ContainerAttachParams, send: @escaping @Sendable (LogBatch) -> Void) async throws {
         let c = try resolve(p.id)
+        // As Docker: a created container may be attached to before its start (docker run), a
+        // finished one only for its past output.
+        if p.stream ?? true, !c.state.running, !c.state.restarting, c.hasBeenStarted, p.logs != true {
+            throw LifecycleError.conflict("You cannot attach to a stopped container, start it first")
+        }
         let wantOut = p.stdout ?? true, wantErr = p.stderr ?? true
         let filter: @Sendable (LogEntry) -> Bool = { e in e.stream == "stdout" ? wantOut : wantErr }
         var reader = LogReader(path: logPath(c.id))
