@@ -35,6 +35,7 @@ dropin: build
 bench: release
 	scripts/bench.sh $(RELEASE)/berth-runtime
 	scripts/bench-pull.sh $(RELEASE)/berth-lifecycled
+	scripts/bench-containers.sh $(RELEASE)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
