@@ -1058,9 +1058,11 @@ int main(int argc, char **argv) {
     char json[256];
     snprintf(json, sizeof json, "{\"exitCode\": %d, \"signal\": %s, \"finishedAt\": \"%s\", \"oomKilled\": %s}\n",
              code, sigtext, finished, oom_killed(exit_status) ? "true" : "false");
+    // exit.json first: a client learns of the exit from its connection closing and then reads it.
+    int rc = 0;
+    if (write_state_file("exit.json", json) < 0) { note("write %s: %s", state_file("exit.json"), strerror(errno)); rc = 1; }
+    unlink(state_file("monitor.sock"));
     for (int i = 0; i < MAX_CLIENTS; i++) client_close(&clients[i]);
     close(ctl);
-    unlink(state_file("monitor.sock"));
-    if (write_state_file("exit.json", json) < 0) { note("write %s: %s", state_file("exit.json"), strerror(errno)); return 1; }
-    return 0;
+    return rc;
 }

@@ -46,7 +46,7 @@ extension ContainerService {
 
     /// Removes everything a container owns on disk; safe to repeat after a crash halfway.
     func cleanup(_ id: String) throws {
-        _ = try? runRuntime(["delete", "--force", id])
+        if hasRuntimeState(id) { _ = try? runRuntime(["delete", "--force", id]) }
         try? images.snapshots.unmount(rootfs(id))
         if FS.isOverlayMount(rootfs(id)) {
             throw LifecycleError.internalError("remove container \(id): its rootfs \(rootfs(id)) is still mounted")

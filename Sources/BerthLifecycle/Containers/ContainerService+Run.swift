@@ -28,7 +28,7 @@ extension ContainerService {
         do { try FS.mkdirAll(dir, mode: 0o700) } catch { throw LifecycleError.internalError("create \(dir): \(error)") }
         try ensureMounted(id)
         // A runtime state left by a crash between exit and cleanup would make `create` fail.
-        _ = try? runRuntime(["delete", "--force", id])
+        if hasRuntimeState(id) { _ = try? runRuntime(["delete", "--force", id]) }
         var args = ["--id", id, "--bundle", bundle(id), "--runtime", options.runtime, "--runtime-root", runtimeRoot,
                     "--state-dir", dir]
         let log = c.hostConfig.logConfig
@@ -73,6 +73,9 @@ extension ContainerService {
         return (128, false)
     }
 
+    /// Whether the runtime still has a state dir for the container (a `delete` is due).
+    func hasRuntimeState(_ id: String) -> Bool { FS.exists("\(runtimeRoot)/\(id)") }
+
     func ensureMounted(_ id: String) throws {
         if FS.isOverlayMount(rootfs(id)) { return }
         // After a reboot: mount the writable layer again.
@@ -102,13 +105,13 @@ extension ContainerService {
         let s = slot(id)
         guard s.live.withLockedValue({ $0.generation == generation }) else { return }
         let dir = stateDir(id)
-        // The control socket closes just before the monitor exits; give it the moment it needs.
+        // The monitor writes exit.json before it closes the socket; an older monitor, or one
+        // still busy writing, gets a few seconds while it is alive.
         var exit = MonitorLink.exitRecord(dir)
-        for _ in 0..<50 where exit == nil && MonitorLink.alivePid(dir) != nil {
+        for _ in 0..<500 where exit == nil && MonitorLink.alivePid(dir) != nil {
             try? await Task.sleep(nanoseconds: 10_000_000)
             exit = MonitorLink.exitRecord(dir)
         }
-        _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) }
         stopHealthcheck(id)
         guard let before = record(id), before.state.running || before.state.restarting else { return }
         let ranFor = Date().timeIntervalSince(LogReader.parseRFC3339(before.state.startedAt).map { Date(timeIntervalSince1970: $0) } ?? Date())
@@ -123,6 +126,8 @@ extension ContainerService {
         }) else { return }
         emit(c, "die", extra: ["exitCode": String(c.state.exitCode)])
         wake(id, state: c.state)
+        // The runtime's state and cgroup go after the waiters were answered: `wait` returns sooner.
+        if hasRuntimeState(id) { _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } }
         if c.hostConfig.autoRemove == true {
             _ = try? await remove(ContainerRemoveParams(id: id, force: true, volumes: true))
             return
