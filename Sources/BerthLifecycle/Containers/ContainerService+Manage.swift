@@ -27,6 +27,7 @@ extension ContainerService {
             }
             let gone = try update(c.id) { $0.state.status = "removing"; $0.state.restarting = false }
             stopHealthcheck(c.id)
+            await slot(c.id).live.withLockedValue { $0.deleting }?.value
             try await Blocking.run { [self] in try cleanup(c.id) }
             try images.meta.deleteContainer(c.id)
             records.withLockedValue { $0[c.id] = nil }

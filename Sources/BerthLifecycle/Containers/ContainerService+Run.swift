@@ -124,10 +124,15 @@ extension ContainerService {
             if exit == nil { r.state.error = "container monitor exited without recording an exit status" }
             if var h = r.state.health { h.status = "unhealthy"; r.state.health = h }
         }) else { return }
+        // The runtime's state and cgroup go while the waiters are answered (`wait` returns sooner);
+        // `remove` waits for this delete rather than running its own.
+        let deleting: Task<Void, Never>? = hasRuntimeState(id)
+            ? Task { [self] in _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } } : nil
+        s.live.withLockedValue { $0.deleting = deleting }
         emit(c, "die", extra: ["exitCode": String(c.state.exitCode)])
         wake(id, state: c.state)
-        // The runtime's state and cgroup go after the waiters were answered: `wait` returns sooner.
-        if hasRuntimeState(id) { _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } }
+        await deleting?.value
+        s.live.withLockedValue { $0.deleting = nil }
         if c.hostConfig.autoRemove == true {
             _ = try? await remove(ContainerRemoveParams(id: id, force: true, volumes: true))
             return

@@ -38,6 +38,8 @@ final class ContainerSlot: Sendable {
         var healthTask: Task<Void, Never>?
         /// Bumped on every start so a stale exit watcher can't act on a newer run.
         var generation = 0
+        /// The `runtime delete` that follows an exit; remove waits for it instead of repeating it.
+        var deleting: Task<Void, Never>?
     }
 }
 
