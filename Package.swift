@@ -29,7 +29,19 @@ let package = Package(
 
         // Libraries.
         .target(name: "BerthCLI"),
-        .target(name: "BerthEngineServer"),
+        // Codable models of the Engine API subset berthd serves (shared with a future client).
+        .target(name: "BerthEngineAPI"),
+        // HTTP/1.1 on a unix socket: router → handlers → berth-lifecycled over the wire protocol.
+        .target(
+            name: "BerthEngineServer",
+            dependencies: [
+                "BerthEngineAPI", "BerthWire", "BerthOS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .target(
             name: "BerthLifecycle",
             dependencies: [
