@@ -24,6 +24,8 @@ public struct BerthdCommand: AsyncParsableCommand {
     var lifecycleSocket: String?
     @Option(name: .long, help: "Parent cgroup of every container (passed to berth-lifecycled).")
     var cgroupParent: String?
+    @Option(name: .long, help: "A registry (host[:port]) that may be reached over plain HTTP. Repeatable.")
+    var insecureRegistry: [String] = []
     @Option(name: .long, help: "berth-lifecycled to start (default: beside this program).")
     var lifecycled: String?
 
@@ -46,6 +48,7 @@ public struct BerthdCommand: AsyncParsableCommand {
             wireSocket = execRoot + "/lifecycle.sock"
             var args = ["serve", "--root", dataRoot, "--run-root", execRoot, "--socket", wireSocket]
             if let cgroupParent { args += ["--cgroup-parent", cgroupParent] }
+            for r in insecureRegistry { args += ["--insecure-registry", r] }
             if debug { args.append("--debug") }
             let binary = lifecycled ?? LifecycleChild.sibling("berth-lifecycled")
             do { child = try LifecycleChild.start(binary: binary, args: args) } catch {

@@ -25,12 +25,14 @@ public final class BerthdHarness: @unchecked Sendable {
         LifecycleHarness.available && access(berthdBinary, X_OK) == 0 && access(dockerCLI, X_OK) == 0
     }
 
-    public init() throws { lc = try LifecycleHarness() }
+    public let extraArgs: [String]
+
+    public init(extraArgs: [String] = []) throws { lc = try LifecycleHarness(); self.extraArgs = extraArgs }
 
     /// Starts berthd and waits until `/_ping` answers.
     public func start() async throws {
         let args = ["-H", host, "--data-root", lc.root, "--exec-root", lc.run, "--cgroup-parent", lc.cgroupParent,
-                    "--lifecycled", LifecycleHarness.lifecycledBinary, "--pidfile", dir + "/berthd.pid"]
+                    "--lifecycled", LifecycleHarness.lifecycledBinary, "--pidfile", dir + "/berthd.pid"] + extraArgs
         let proc = try BackgroundProcess(Self.berthdBinary, args, log: dir + "/berthd.log")
         process = proc
         for _ in 0..<300 {
@@ -113,8 +115,8 @@ public final class BerthdHarness: @unchecked Sendable {
 
     /// A berthd with busybox:latest for `body`, torn down afterwards, also on failure; `report`
     /// gets berthd's log (with berth-lifecycled's, which it inherits stderr to) when `body` throws.
-    public static func with(report: (String) -> Void, _ body: (BerthdHarness) async throws -> Void) async throws {
-        let h = try BerthdHarness()
+    public static func with(extraArgs: [String] = [], report: (String) -> Void, _ body: (BerthdHarness) async throws -> Void) async throws {
+        let h = try BerthdHarness(extraArgs: extraArgs)
         do {
             try await h.start()
             try await h.loadBusybox()

@@ -160,4 +160,52 @@ struct EngineAPITests {
             #expect(try h.http("GET", "/_ping").status == 200)
         }
     }
+
+    @Test(.enabled(if: TestRegistry.available)) func dockerPullStreamsProgressAndRunsThePulledImage() async throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        try await BerthdHarness.with(extraArgs: ["--insecure-registry", registry.host], report: { Issue.record(Comment(rawValue: $0 + "\nregistry:\n" + registry.log.suffix(2000))) }) { h in
+            // busybox below (already present: "Already exists"), two new layers above.
+            let image = try TestImages.multiLayer(in: h.dir + "/push-layout")
+            try registry.push(image.ociReference, to: "team/bb", tag: "1")
+            let ref = "\(registry.host)/team/bb:1"
+            let pull = try h.docker(["pull", ref])
+            expectOK(pull, "docker pull")
+            #expect(pull.stdout.contains("Already exists") && pull.stdout.contains("Pull complete")
+                    && pull.stdout.contains("Status: Downloaded newer image for \(ref)"), "\(pull)")
+            let again = try h.docker(["pull", ref])
+            #expect(again.status == 0 && again.stdout.contains("Image is up to date"), "\(again)")
+            let run = try h.docker(["run", "--rm", ref, "cat", "/data/b"])
+            #expect(run.status == 0 && run.stdout == "b from layer 2\n", "\(run)")
+            let missing = try h.docker(["pull", "\(registry.host)/team/nosuch:1"])
+            #expect(missing.status != 0 && !missing.stderr.isEmpty, "\(missing)")
+        }
+    }
+
+    @Test func eventsAndClientDisconnects() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            let since = Int(Date().timeIntervalSince1970) - 1
+            expectOK(try h.docker(["run", "--name", "berth-ev", "busybox", "true"]), "run")
+            let until = Int(Date().timeIntervalSince1970) + 1
+            let events = try h.docker(["events", "--since", "\(since)", "--until", "\(until)", "--filter", "container=berth-ev",
+                                       "--format", "{{.Type}} {{.Action}}"])
+            #expect(events.status == 0, "\(events)")
+            let actions = events.stdout.split(separator: "\n").map(String.init)
+            #expect(actions.prefix(4) == ["container create", "container attach", "container start", "container die"]
+                    || actions.prefix(3) == ["container create", "container start", "container die"], "\(events)")
+
+            // Clients that hang up mid-stream (wait, followed logs, events) cancel their calls;
+            // the server goes on answering.
+            expectOK(try h.docker(["run", "-d", "--name", "berth-long", "busybox", "sleep", "60"]), "run -d")
+            for path in ["/containers/berth-long/wait", "/containers/berth-long/logs?stdout=1&follow=1", "/events"] {
+                let method = path.contains("wait") ? "POST" : "GET"
+                let r = try Command.run("/usr/bin/curl", ["-s", "--max-time", "1", "--unix-socket", h.socket, "-X", method, "http://berthd" + path])
+                #expect(r.status == 28, "\(path): \(r)")   // curl's timeout: the stream stayed open
+            }
+            let ping = try h.http("GET", "/_ping")
+            #expect(ping.status == 200)
+            let ps = try h.docker(["ps", "--format", "{{.Names}}"])
+            #expect(ps.stdout == "berth-long\n", "\(ps)")
+        }
+    }
 }
