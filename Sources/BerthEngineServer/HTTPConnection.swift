@@ -18,6 +18,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var body = ByteBuffer()
     private var tooLarge = false
     private var task: Task<Void, Never>?
+    /// Numbers requests so a finished one does not forget the task of the next (keep-alive).
+    private var sequence = 0
     private var inputClosed = false
 
     init(router: Router) { self.router = router }
@@ -46,9 +48,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let bytes = Data(body.readableBytesView)
         let router = self.router
         let loop = context.eventLoop
+        sequence += 1
+        let number = sequence
         task = Task { [self] in
             await router.handle(head: head, body: bytes, writer: writer)
-            loop.execute { self.task = nil }
+            loop.execute { self.finished(number, channel: channel) }
+        }
+    }
+
+    private func finished(_ number: Int, channel: Channel) {
+        guard number == sequence else { return }
+        task = nil
+        // Closed once the response has gone out: a bare close could drop queued writes.
+        if inputClosed {
+            channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 

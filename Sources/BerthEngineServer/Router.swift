@@ -53,6 +53,9 @@ final class Router: Sendable {
         case (.GET, 2) where seg == ["containers", "json"]: try await containerList(r, w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "json": try await containerInspect(seg[1], w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "logs": try await containerLogs(seg[1], r, w)
+        case (.GET, 3) where seg[0] == "containers" && seg[2] == "top": try await containerTop(seg[1], r, w)
+        case (.GET, 3) where seg[0] == "containers" && seg[2] == "changes":
+            w.json(.ok, try await lifecycle.call("container.changes", ["id": seg[1]]).text)
         case (.POST, 3) where seg[0] == "containers":
             let id = seg[1]
             switch seg[2] {
@@ -84,10 +87,13 @@ final class Router: Sendable {
         case (.POST, 2) where seg == ["images", "create"]: try await imageCreate(r, w)
         case (.GET, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "json":
             try await imageInspect(seg[1..<(seg.count - 1)].joined(separator: "/"), w)
+        case (.GET, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "history":
+            try await imageHistory(seg[1..<(seg.count - 1)].joined(separator: "/"), w)
         case (.POST, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "tag":
             try await imageTag(seg[1..<(seg.count - 1)].joined(separator: "/"), r, w)
         case (.DELETE, _) where seg.count >= 2 && seg[0] == "images":
             try await imageRemove(seg[1...].joined(separator: "/"), r, w)
+        case (_, 1...2) where seg[0] == "volumes": try await volumes(r, seg, w)
         default:
             throw EngineError.notFound("page not found")
         }

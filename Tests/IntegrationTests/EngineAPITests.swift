@@ -208,4 +208,24 @@ struct EngineAPITests {
             #expect(ps.stdout == "berth-long\n", "\(ps)")
         }
     }
+
+    @Test func volumesTopAndHistoryThroughTheCLI() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            expectOK(try h.docker(["volume", "create", "berth-vol"]), "volume create")
+            let ls = try h.docker(["volume", "ls", "--format", "{{.Driver}} {{.Name}}"])
+            #expect(ls.stdout == "local berth-vol\n", "\(ls)")
+            expectOK(try h.docker(["run", "--rm", "-v", "berth-vol:/data", "busybox", "sh", "-c", "echo kept > /data/f"]), "write")
+            let read = try h.docker(["run", "--rm", "-v", "berth-vol:/data", "busybox", "cat", "/data/f"])
+            #expect(read.stdout == "kept\n", "\(read)")
+            let missing = try h.docker(["volume", "inspect", "nosuch"])
+            #expect(missing.status != 0 && missing.stderr.contains("No such volume: nosuch"), "\(missing)")
+            expectOK(try h.docker(["volume", "rm", "berth-vol"]), "volume rm")
+
+            expectOK(try h.docker(["run", "-d", "--name", "berth-top", "busybox", "sleep", "60"]), "run -d")
+            let top = try h.docker(["top", "berth-top"])
+            #expect(top.status == 0 && top.stdout.contains("sleep 60"), "\(top)")
+            let history = try h.docker(["history", "--format", "{{.ID}}", "busybox"])
+            #expect(history.status == 0 && history.stdout.hasPrefix("sha256:") == false && !history.stdout.isEmpty, "\(history)")
+        }
+    }
 }
