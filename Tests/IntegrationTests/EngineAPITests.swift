@@ -36,6 +36,14 @@ struct EngineAPITests {
             #expect(all.stdout.split(separator: "\n").map { String($0.prefix(10)) } == ["Exited (3)"], "\(all)")
             let input = try h.docker(["run", "-i", "--rm", "busybox", "tr", "a-z", "A-Z"], stdin: "piped\n")
             #expect(input.status == 0 && input.stdout == "PIPED\n", "\(input)")
+            // --rm removes the container right after its exit: its output must still all arrive.
+            let many = try h.docker(["run", "--rm", "busybox", "seq", "1", "100000"])
+            #expect(many.status == 0 && many.stdout.split(separator: "\n").count == 100_000 && many.stdout.hasSuffix("\n100000\n"),
+                    "\(many.status) \(many.stdout.suffix(40)) \(many.stderr)")
+            // A --rm container that cannot start is removed (the CLI waits for that), 127 as Docker.
+            let missing = try h.docker(["run", "--rm", "busybox", "/no/such/binary"], timeout: 30)
+            #expect(missing.status == 127 && missing.stderr.contains("no such file or directory"), "\(missing)")
+            #expect(try h.docker(["ps", "-a", "-q", "--filter", "status=created"]).stdout.isEmpty)
             let tty = try h.docker(["run", "-t", "--rm", "busybox", "echo", "tty"])
             #expect(tty.status == 0 && tty.stdout.contains("tty"), "\(tty)")
         }
