@@ -13,11 +13,7 @@ extension Router {
         var p: [String: JSONValue] = [:]
         if r.bool("all") == true { p["all"] = .bool(true) }
         if let n = r.int("limit"), n > 0 { p["limit"] = .int(Int64(n)) }
-        do {
-            if let f = try FilterArgs.parse(r.query["filters"]) {
-                p["filters"] = .object(f.mapValues { .array($0.map(JSONValue.string)) })
-            }
-        } catch { throw EngineError.badRequest(error.message) }
+        if let f = try filters(r) { p["filters"] = f }
         w.json(.ok, try await lifecycle.call("container.list", p).text)
     }
 

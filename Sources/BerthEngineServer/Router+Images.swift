@@ -7,11 +7,7 @@ extension Router {
     func imageList(_ r: HTTPRequest, _ w: ResponseWriter) async throws {
         var p: [String: JSONValue] = [:]
         if r.bool("all") == true { p["all"] = .bool(true) }
-        do {
-            if let f = try FilterArgs.parse(r.query["filters"]) {
-                p["filters"] = .object(f.mapValues { .array($0.map(JSONValue.string)) })
-            }
-        } catch { throw EngineError.badRequest(error.message) }
+        if let f = try filters(r) { p["filters"] = f }
         let list = try await lifecycle.call("image.list", p, returning: [ImageSummary].self)
         let out: [JSONValue] = list.map { i in
             .object(["Id": .string(i.id), "ParentId": .string(""), "RepoTags": .array(i.repoTags.map(JSONValue.string)),

@@ -40,11 +40,7 @@ extension Router {
         var p: [String: JSONValue] = [:]
         if let s = r.string("since") { p["since"] = .string(s) }
         if let u = r.string("until") { p["until"] = .string(u) }
-        do {
-            if let f = try FilterArgs.parse(r.query["filters"]) {
-                p["filters"] = .object(f.mapValues { .array($0.map(JSONValue.string)) })
-            }
-        } catch { throw EngineError.badRequest(error.message) }
+        if let f = try filters(r) { p["filters"] = f }
         // Headers go out first so the CLI knows the stream is open even before the first event.
         w.startStream(contentType: "application/json")
         _ = try await lifecycle.stream("system.events", p, progress: RawJSON.self) { e in
