@@ -29,7 +29,19 @@ let package = Package(
 
         // Libraries.
         .target(name: "BerthCLI"),
-        .target(name: "BerthEngineServer"),
+        // Codable models of the Engine API subset berthd serves (shared with a future client).
+        .target(name: "BerthEngineAPI"),
+        // HTTP/1.1 on a unix socket: router → handlers → berth-lifecycled over the wire protocol.
+        .target(
+            name: "BerthEngineServer",
+            dependencies: [
+                "BerthEngineAPI", "BerthWire", "BerthOS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .target(
             name: "BerthLifecycle",
             dependencies: [
@@ -93,6 +105,7 @@ let package = Package(
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
+        .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),
     ],

@@ -1,2 +1,3 @@
 import BerthEngineServer
-BerthEngineServerMain.run()
+
+await BerthdCommand.entry()

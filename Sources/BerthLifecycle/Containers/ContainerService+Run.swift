@@ -9,14 +9,24 @@ extension ContainerService {
 
     public func start(_ ref: String) async throws -> ContainerChangeResult {
         let c = try resolve(ref)
-        return try await slot(c.id).lock.withExclusive { [self] in
-            guard let c = record(c.id) else { throw LifecycleError.notFound("No such container: \(ref)") }
-            if c.state.paused { throw LifecycleError.conflict("cannot start a paused container, try unpause instead") }
-            if c.state.running { return ContainerChangeResult(notModified: true) }
-            if c.state.status == "removing" { throw LifecycleError.conflict("container \(c.id) is marked for removal and cannot be started") }
-            try update(c.id) { $0.manuallyStopped = false }
-            try await startLocked(c.id)
-            return ContainerChangeResult(notModified: false)
+        do {
+            return try await slot(c.id).lock.withExclusive { [self] in
+                guard let c = record(c.id) else { throw LifecycleError.notFound("No such container: \(ref)") }
+                if c.state.paused { throw LifecycleError.conflict("cannot start a paused container, try unpause instead") }
+                if c.state.running { return ContainerChangeResult(notModified: true) }
+                if c.state.status == "removing" { throw LifecycleError.conflict("container \(c.id) is marked for removal and cannot be started") }
+                try update(c.id) { $0.manuallyStopped = false }
+                try await startLocked(c.id)
+                return ContainerChangeResult(notModified: false)
+            }
+        } catch {
+            // As dockerd: an AutoRemove container that failed to start is removed, which also ends
+            // `wait condition=removed` (the docker CLI's `run --rm` waits for that after a failed start).
+            if let now = record(c.id), now.hostConfig.autoRemove == true, !now.state.running, !now.state.restarting,
+               now.state.status != "removing" {
+                _ = try? await remove(ContainerRemoveParams(id: c.id, force: true, volumes: true))
+            }
+            throw error
         }
     }
 

@@ -173,6 +173,11 @@ extension ContainerService {
         }
         let wantOut = p.stdout ?? true, wantErr = p.stderr ?? true
         let filter: @Sendable (LogEntry) -> Bool = { e in e.stream == "stdout" ? wantOut : wantErr }
+        // The monitor creates the log at start (O_APPEND): making it now lets the reader hold it
+        // open from the beginning, so a container that runs and is removed (`run --rm`) between
+        // two polls still has its output read.
+        let fd = Glibc.open(logPath(c.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        if fd >= 0 { Glibc.close(fd) }
         var reader = LogReader(path: logPath(c.id))
         defer { reader.close() }
         if p.logs == true {
@@ -196,9 +201,11 @@ extension ContainerService {
             if let untilTime { entries = entries.filter { (LogReader.parseRFC3339($0.time) ?? 0) <= untilTime } }
             for i in stride(from: 0, to: entries.count, by: Self.batch) { send(LogBatch(entries: Array(entries[i..<min(i + Self.batch, entries.count)]))) }
             if let untilTime, Date().timeIntervalSince1970 > untilTime { return }
-            guard let c = record(id) else { return }
-            let active = c.state.running || c.state.restarting
-            let begun = !waitForStart || c.state.startedAt != startedAt || c.state.running
+            // Gone means removed after its exit (AutoRemove, `docker run --rm`): the log file is
+            // unlinked but still readable through the open reader, so its end is sent as well.
+            let c = record(id)
+            let active = c.map { $0.state.running || $0.state.restarting } ?? false
+            let begun = c.map { !waitForStart || $0.state.startedAt != startedAt || $0.state.running } ?? true
             if !active && begun {
                 // The monitor drained the output before the exit was recorded: read the rest.
                 var rest = reader.readNew().filter(filter)
