@@ -45,6 +45,12 @@ public final class BerthdHarness: @unchecked Sendable {
 
     public var log: String { (try? Fixtures.read(dir + "/berthd.log")) ?? "" }
 
+    /// SIGTERM berthd (which stops its berth-lifecycled) and wait; containers keep running.
+    public func stop() {
+        process?.stop()
+        process = nil
+    }
+
     /// Loads the test busybox as busybox:latest through berthd's berth-lifecycled.
     public func loadBusybox() async throws {
         let image = try TestImages.busybox(in: dir + "/layout")

@@ -236,4 +236,21 @@ struct EngineAPITests {
             #expect(history.status == 0 && history.stdout.hasPrefix("sha256:") == false && !history.stdout.isEmpty, "\(history)")
         }
     }
+
+    @Test func containersOutliveABerthdRestart() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            expectOK(try h.docker(["run", "-d", "--name", "berth-live", "busybox", "sleep", "60"]), "run -d")
+            let pidText = try h.docker(["inspect", "--format", "{{.State.Pid}}", "berth-live"]).stdout
+            let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+            h.stop()
+            #expect(access(h.socket, F_OK) != 0, "berthd removes its socket")
+            #expect(kill(pid, 0) == 0, "the container's process survives berthd and berth-lifecycled")
+            try await h.start()
+            let ps = try h.docker(["ps", "--format", "{{.Names}} {{.Status}}"])
+            #expect(ps.stdout.hasPrefix("berth-live Up"), "\(ps)")
+            let hi = try h.docker(["exec", "berth-live", "echo", "still here"])
+            #expect(hi.stdout == "still here\n", "\(hi)")
+            expectOK(try h.docker(["rm", "-f", "berth-live"]), "rm -f")
+        }
+    }
 }
