@@ -50,10 +50,13 @@ final class Router: Sendable {
         case (.GET, 1) where seg[0] == "events": try await events(r, w)
 
         case (.POST, 2) where seg == ["containers", "create"]: try await containerCreate(r, w)
+        case (.POST, 2) where seg == ["containers", "prune"]: try await containerPrune(r, w)
+        case (.POST, 2) where seg == ["images", "prune"]: try await imagePrune(r, w)
         case (.GET, 2) where seg == ["containers", "json"]: try await containerList(r, w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "json": try await containerInspect(seg[1], w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "logs": try await containerLogs(seg[1], r, w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "top": try await containerTop(seg[1], r, w)
+        case (.GET, 3) where seg[0] == "containers" && seg[2] == "stats": try await containerStats(seg[1], r, w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "changes":
             w.json(.ok, try await lifecycle.call("container.changes", ["id": seg[1]]).text)
         case (.POST, 3) where seg[0] == "containers":
