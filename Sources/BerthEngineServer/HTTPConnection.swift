@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -17,6 +18,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
+    /// Tar uploads (docker load, docker cp into a container) go to a file, not memory.
+    private var spool: (fd: Int32, path: String)?
+    private var spoolFailed = false
     private var task: Task<Void, Never>?
     /// Numbers requests so a finished one does not forget the task of the next (keep-alive).
     private var sequence = 0
@@ -27,9 +31,22 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
-            head = h; body.clear(); tooLarge = false
+            head = h; body.clear(); tooLarge = false; spoolFailed = false
+            if Self.isUpload(h) { openSpool() }
         case .body(var b):
-            if body.readableBytes + b.readableBytes > maxJSONBody { tooLarge = true; body.clear() }
+            if let spool {
+                // Local disk: a short blocking write, as the event loop would wait for little.
+                let ok = b.withUnsafeReadableBytes { raw -> Bool in
+                    var off = 0
+                    while off < raw.count {
+                        let n = write(spool.fd, raw.baseAddress.map { $0 + off }, raw.count - off)
+                        if n < 0 { if errno == EINTR { continue }; return false }
+                        off += n
+                    }
+                    return true
+                }
+                if !ok { spoolFailed = true }
+            } else if body.readableBytes + b.readableBytes > maxJSONBody { tooLarge = true; body.clear() }
             else if !tooLarge { body.writeBuffer(&b) }
         case .end:
             guard let h = head else { return }
@@ -38,9 +55,31 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
+    /// `POST …/images/load` and `PUT …/containers/{id}/archive` carry tars of any size.
+    static func isUpload(_ h: HTTPRequestHead) -> Bool {
+        let path = h.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        return (h.method == .POST && path.hasSuffix("/images/load")) || (h.method == .PUT && path.hasSuffix("/archive"))
+    }
+
+    private func openSpool() {
+        let dir = router.options.dataRoot + "/tmp/berthd"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/upload-" + UUID().uuidString + ".tar"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { spool = (fd, path) } else { spoolFailed = true }
+    }
+
     private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let channel = context.channel
         let writer = ResponseWriter(channel: channel, keepAlive: head.isKeepAlive, isHead: head.method == .HEAD)
+        let upload = spool
+        spool = nil
+        if let upload { close(upload.fd) }
+        if spoolFailed {
+            if let upload { unlink(upload.path) }
+            writer.error(.internalError("cannot store the uploaded tar under \(router.options.dataRoot)/tmp/berthd"))
+            return
+        }
         if tooLarge {
             writer.error(EngineError(.payloadTooLarge, "request body is larger than \(maxJSONBody) bytes"))
             return
@@ -51,7 +90,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         sequence += 1
         let number = sequence
         task = Task { [self] in
-            await router.handle(head: head, body: bytes, writer: writer)
+            await router.handle(head: head, body: bytes, bodyFile: upload?.path, writer: writer)
+            if let upload { unlink(upload.path) }
             loop.execute { self.finished(number, channel: channel) }
         }
     }
@@ -76,6 +116,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let spool { close(spool.fd); unlink(spool.path); self.spool = nil }
         task?.cancel()
         context.fireChannelInactive()
     }

@@ -13,6 +13,19 @@ public struct HTTPRequest: Sendable {
     public var body: Data
     /// The version the client asked for (the prefix), else the newest.
     public var version: APIVersion
+    /// Where an upload's body was stored (docker load, docker cp into a container).
+    public var bodyFile: String?
+    /// The query as sent, for keys that repeat (`names=a&names=b`).
+    public var rawQuery: String
+
+    /// Every value of a repeated key.
+    public func all(_ key: String) -> [String] {
+        rawQuery.split(separator: "&").compactMap { pair -> String? in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, parseQuery(Substring(kv[0] + "=")).keys.first == key else { return nil }
+            return parseQuery(pair)[key]
+        }
+    }
 
     /// `1`, `true`, `True`… are true, as Go's strconv.ParseBool.
     public func bool(_ key: String) -> Bool? {

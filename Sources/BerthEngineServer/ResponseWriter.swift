@@ -78,9 +78,20 @@ final class ResponseWriter: Sendable {
 
     /// Starts a chunked response; the headers are flushed at once so a client blocked on them
     /// (the docker CLI's wait before start) can go on.
-    func startStream(_ status: HTTPResponseStatus = .ok, contentType: String) {
+    func startStream(_ status: HTTPResponseStatus = .ok, contentType: String, extraHeaders: [(String, String)] = []) {
         guard phase.withLockedValue({ p -> Bool in guard p == .idle else { return false }; p = .streaming; return true }) else { return }
-        write(Array((head(status, [("Content-Type", contentType), ("Transfer-Encoding", "chunked")]) + "\r\n").utf8))
+        write(Array((head(status, extraHeaders + [("Content-Type", contentType), ("Transfer-Encoding", "chunked")]) + "\r\n").utf8))
+    }
+
+    /// A chunk, returning once it has been written to the socket: flow control for file streams,
+    /// so a slow client does not make berthd buffer a whole tar.
+    func chunkWritten(_ data: Data) async throws {
+        guard !data.isEmpty, phase.withLockedValue({ $0 == .streaming }) else { return }
+        var buf = channel.allocator.buffer(capacity: data.count + 16)
+        buf.writeString(String(data.count, radix: 16) + "\r\n")
+        buf.writeBytes(data)
+        buf.writeString("\r\n")
+        try await channel.writeAndFlush(buf).get()
     }
 
     func chunk(_ data: Data) {

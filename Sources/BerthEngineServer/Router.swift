@@ -11,7 +11,7 @@ final class Router: Sendable {
 
     init(lifecycle: LifecycleLink, options: EngineServerOptions) { self.lifecycle = lifecycle; self.options = options }
 
-    func handle(head: HTTPRequestHead, body: Data, writer: ResponseWriter) async {
+    func handle(head: HTTPRequestHead, body: Data, bodyFile: String? = nil, writer: ResponseWriter) async {
         let uri = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var path = String(uri.first ?? "")
         var version = APIVersion.current
@@ -30,7 +30,7 @@ final class Router: Sendable {
             path = String(path[slash...])
         }
         let req = HTTPRequest(method: head.method, path: path, query: parseQuery(uri.count > 1 ? uri[1] : nil),
-                              headers: head.headers, body: body, version: version)
+                              headers: head.headers, body: body, version: version, bodyFile: bodyFile, rawQuery: uri.count > 1 ? String(uri[1]) : "")
         if options.debug { log("\(head.method) \(head.uri)") }
         do {
             try await route(req, writer)
@@ -57,6 +57,14 @@ final class Router: Sendable {
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "logs": try await containerLogs(seg[1], r, w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "top": try await containerTop(seg[1], r, w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "stats": try await containerStats(seg[1], r, w)
+        case (.GET, 3) where seg[0] == "containers" && seg[2] == "export": try await containerExport(seg[1], w)
+        case (.GET, 3) where seg[0] == "containers" && seg[2] == "archive", (.HEAD, 3) where seg[0] == "containers" && seg[2] == "archive":
+            try await containerArchiveGet(seg[1], r, w)
+        case (.GET, 2) where seg == ["images", "get"]: try await imageSave(r.all("names"), w)
+        case (.POST, 2) where seg == ["images", "load"]: try await imageLoad(r, w)
+        case (.PUT, 3) where seg[0] == "containers" && seg[2] == "archive": try await containerArchivePut(seg[1], r, w)
+        case (.GET, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "get":
+            try await imageSave([seg[1..<(seg.count - 1)].joined(separator: "/")], w)
         case (.GET, 3) where seg[0] == "containers" && seg[2] == "changes":
             w.json(.ok, try await lifecycle.call("container.changes", ["id": seg[1]]).text)
         case (.POST, 3) where seg[0] == "containers":

@@ -261,4 +261,32 @@ struct EngineAPITests {
             expectOK(try h.docker(["rm", "-f", "berth-live"]), "rm -f")
         }
     }
+
+    @Test func saveLoadExportAndCopyThroughTheCLI() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            let saved = h.dir + "/busybox-saved.tar"
+            expectOK(try h.docker(["save", "-o", saved, "busybox"]), "save")
+            let listing = try Command.run("/bin/tar", ["-tf", saved])
+            #expect(listing.stdout.contains("manifest.json"), "\(listing)")
+            expectOK(try h.docker(["rmi", "busybox"]), "rmi")
+            let load = try h.docker(["load", "-i", saved])
+            #expect(load.status == 0 && load.stdout.contains("Loaded image: busybox:latest"), "\(load)")
+
+            expectOK(try h.docker(["run", "-d", "--name", "berth-cp", "busybox", "sh", "-c", "echo inside > /tmp/f; exec sleep 60"]), "run -d")
+            try Fixtures.write(h.dir + "/in.txt", "from the host\n")
+            expectOK(try h.docker(["cp", h.dir + "/in.txt", "berth-cp:/tmp/in.txt"]), "cp in")
+            #expect(try h.docker(["exec", "berth-cp", "cat", "/tmp/in.txt"]).stdout == "from the host\n")
+            var out = try h.docker(["exec", "berth-cp", "cat", "/tmp/f"])
+            for _ in 0..<50 where out.stdout.isEmpty { usleep(100_000); out = try h.docker(["exec", "berth-cp", "cat", "/tmp/f"]) }
+            expectOK(try h.docker(["cp", "berth-cp:/tmp/f", h.dir + "/out.txt"]), "cp out")
+            #expect(try Fixtures.read(h.dir + "/out.txt") == "inside\n")
+            let missing = try h.docker(["cp", "berth-cp:/nope", h.dir + "/nope"])
+            #expect(missing.status != 0 && missing.stderr.contains("No such container:path: berth-cp:/nope"), "\(missing)")
+            let exported = h.dir + "/export.tar"
+            expectOK(try h.docker(["export", "-o", exported, "berth-cp"]), "export")
+            let files = try Command.run("/bin/tar", ["-tf", exported])
+            #expect(files.stdout.contains("tmp/in.txt") && files.stdout.contains("bin/busybox"), "\(files.stdout.prefix(300))")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.lc.root + "/tmp/berthd")) ?? []).isEmpty, "temp tars removed")
+        }
+    }
 }
