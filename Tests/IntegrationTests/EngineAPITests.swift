@@ -289,4 +289,21 @@ struct EngineAPITests {
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.lc.root + "/tmp/berthd")) ?? []).isEmpty, "temp tars removed")
         }
     }
+
+    /// `docker run -it` and `docker exec -it` under a real terminal (script(1) gives the CLI a pty):
+    /// raw stream, the terminal size through resize, the exit code.
+    @Test(.enabled(if: access("/usr/bin/script", X_OK) == 0)) func interactiveTerminal() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            func underTerminal(_ dockerArgs: String, typing: String) throws -> Command.Result {
+                let cmd = "stty rows 33 cols 101; /usr/bin/docker -H \(h.host) \(dockerArgs)"
+                return try Command.run("/bin/sh", ["-c", "(printf '\(typing)'; sleep 3) | script -qfec '\(cmd)' /dev/null"],
+                                       env: ["PATH=/usr/bin:/bin", "DOCKER_CONFIG=\(h.dir)/docker-config"], timeout: 30)
+            }
+            let run = try underTerminal("run -it --rm busybox sh", typing: "stty size; exit 5\\n")
+            #expect(run.status == 5 && run.stdout.contains("33 101"), "\(run)")
+            expectOK(try h.docker(["run", "-d", "--name", "berth-tty", "busybox", "sleep", "60"]), "run -d")
+            let exec = try underTerminal("exec -it berth-tty sh", typing: "stty size; exit 7\\n")
+            #expect(exec.status == 7 && exec.stdout.contains("33 101"), "\(exec)")
+        }
+    }
 }
