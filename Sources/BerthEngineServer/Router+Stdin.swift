@@ -1,14 +1,15 @@
-import BerthOS
 import BerthWire
 import Foundation
-import Glibc
 import NIOCore
+import NIOPosix
 
 extension Router {
     /// Copies a hijacked client's bytes to the container's (or exec's) stdin through the monitor's
     /// control socket: `stdin\n`, `ok`, then the bytes; the client's half-close closes stdin.
     /// The control socket exists only once the process runs, and `docker run -i` attaches before it
-    /// starts, so it is polled for.
+    /// starts, so it is polled for. Each write waits until the socket took it: the monitor stops
+    /// reading while the container does not read its stdin, and that back-pressure reaches the
+    /// client without blocking a thread.
     func forwardStdin(_ input: AsyncStream<ByteBuffer>, ioMethod: String, params: [String: String]) async {
         var socketPath: String?
         while socketPath == nil, !Task.isCancelled {
@@ -17,36 +18,64 @@ extension Router {
             socketPath = io.controlSocket
             if socketPath == nil { try? await Task.sleep(nanoseconds: 50_000_000) }
         }
-        guard let socketPath, let fd = try? UnixSocket.connect(socketPath) else { return }
-        defer { close(fd) }
-        guard writeAll(fd, Array("stdin\n".utf8)), readLine(fd) == "ok" else { return }
-        for await var chunk in input {
-            guard let bytes = chunk.readBytes(length: chunk.readableBytes), writeAll(fd, bytes) else { return }
+        guard let socketPath else { return }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let reply = loop.makePromise(of: String.self)
+        let channel: Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
+                .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(ReplyLineHandler(reply: reply)) }
+                }
+                .connect(unixDomainSocketPath: socketPath).get()
+        } catch {
+            reply.fail(error)
+            return
         }
-        // End of input: the monitor sees EOF and closes the container's stdin.
-        shutdown(fd, Int32(SHUT_WR))
+        defer { channel.close(promise: nil) }
+        do {
+            var hello = channel.allocator.buffer(capacity: 6)
+            hello.writeString("stdin\n")
+            try await channel.writeAndFlush(hello).get()
+            guard try await reply.futureResult.get() == "ok" else { return }
+            for await chunk in input {
+                try await channel.writeAndFlush(chunk).get()
+            }
+            // End of input: the monitor sees EOF and closes the container's stdin.
+            try await channel.close(mode: .output).get()
+        } catch {
+            return
+        }
+    }
+}
+
+/// Completes `reply` with the monitor's first line (`ok` or `error …`); later bytes are ignored.
+final class ReplyLineHandler: ChannelInboundHandler, @unchecked Sendable {
+    // @unchecked: touched on its channel's event loop only.
+    typealias InboundIn = ByteBuffer
+    private let reply: EventLoopPromise<String>
+    private var pending = ""
+    private var done = false
+
+    init(reply: EventLoopPromise<String>) { self.reply = reply }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        pending += String(buffer: unwrapInboundIn(data))
+        if let nl = pending.firstIndex(of: "\n") {
+            done = true
+            reply.succeed(String(pending[..<nl]).trimmingCharacters(in: .whitespaces))
+        }
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            off += n
-        }
-        return true
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done { done = true; reply.fail(ChannelError.eof) }
+        context.fireChannelInactive()
     }
 
-    private func readLine(_ fd: Int32) -> String? {
-        var line = [UInt8]()
-        var b: UInt8 = 0
-        while line.count < 256 {
-            let n = read(fd, &b, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return nil }
-            if b == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
-            line.append(b)
-        }
-        return nil
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !done { done = true; reply.fail(error) }
+        context.close(promise: nil)
     }
 }
