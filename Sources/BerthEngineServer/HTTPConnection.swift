@@ -132,25 +132,65 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 }
 
-/// Receives the client's bytes once a connection is hijacked (attach, exec start) and passes them
-/// to whoever forwards stdin; `nil` is the end of input (half-close or disconnect).
+/// The client's bytes once a connection is hijacked (attach, exec start). Reading pauses
+/// (`autoRead` off) while more than `limit` bytes wait for the stdin copier, and resumes as it
+/// catches up, so a container that does not read its stdin does not make berthd buffer without end.
+final class HijackedInput: Sendable {
+    static let limit = 1 << 20
+    let stream: AsyncStream<ByteBuffer>
+    let continuation: AsyncStream<ByteBuffer>.Continuation
+    let channel: Channel
+    /// Bytes yielded and not yet consumed, and whether reading is paused.
+    private let state = NIOLockedValueBox<(buffered: Int, paused: Bool)>((0, false))
+
+    init(channel: Channel) {
+        self.channel = channel
+        (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+    }
+
+    /// Called on the event loop for each read.
+    func received(_ b: ByteBuffer) {
+        let pause = state.withLockedValue { s -> Bool in
+            s.buffered += b.readableBytes
+            if s.buffered > Self.limit && !s.paused { s.paused = true; return true }
+            return false
+        }
+        continuation.yield(b)
+        if pause { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+    }
+
+    /// The copier took `n` bytes.
+    func consumed(_ n: Int) {
+        let resume = state.withLockedValue { s -> Bool in
+            s.buffered -= n
+            if s.paused && s.buffered < Self.limit / 2 { s.paused = false; return true }
+            return false
+        }
+        if resume {
+            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { [channel] _ in channel.read() }
+        }
+    }
+}
+
+/// Feeds a hijacked connection's bytes to `HijackedInput`; the end of input (half-close or
+/// disconnect) finishes its stream.
 final class HijackedInputHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
-    let continuation: AsyncStream<ByteBuffer>.Continuation
+    let input: HijackedInput
 
-    init(continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
+    init(input: HijackedInput) { self.input = input }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        continuation.yield(unwrapInboundIn(data))
+        input.received(unwrapInboundIn(data))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? ChannelEvent, e == .inputClosed { continuation.finish(); return }
+        if let e = event as? ChannelEvent, e == .inputClosed { input.continuation.finish(); return }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        continuation.finish()
+        input.continuation.finish()
         context.fireChannelInactive()
     }
 }

@@ -107,11 +107,11 @@ final class ResponseWriter: Sendable {
 
     /// Takes the connection over: answers `101 UPGRADED` (or 200 when the client did not ask to
     /// upgrade, as dockerd does), removes the HTTP decoder and returns the client's further bytes.
-    func hijack(upgrade: Bool, contentType: String) async throws -> AsyncStream<ByteBuffer> {
+    func hijack(upgrade: Bool, contentType: String) async throws -> HijackedInput {
         guard phase.withLockedValue({ p -> Bool in guard p == .idle else { return false }; p = .hijacked; return true }) else {
-            return AsyncStream { $0.finish() }
+            throw EngineError.internalError("response already started")
         }
-        let (stream, cont) = AsyncStream<ByteBuffer>.makeStream()
+        let input = HijackedInput(channel: channel)
         let status: HTTPResponseStatus = upgrade ? .switchingProtocols : .ok
         var headers = [("Content-Type", contentType)]
         if upgrade { headers += [("Connection", "Upgrade"), ("Upgrade", "tcp")] }
@@ -124,13 +124,13 @@ final class ResponseWriter: Sendable {
             let sync = channel.pipeline.syncOperations
             do {
                 let ctx = try sync.context(name: EngineServer.decoderName)
-                try sync.addHandler(HijackedInputHandler(continuation: cont), position: .after(ctx.handler))
+                try sync.addHandler(HijackedInputHandler(input: input), position: .after(ctx.handler))
                 return sync.removeHandler(context: ctx)
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
             }
         }.get()
-        return stream
+        return input
     }
 
     /// Closes once what was written has gone out (a bare close could drop queued writes).

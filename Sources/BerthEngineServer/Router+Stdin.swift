@@ -10,7 +10,7 @@ extension Router {
     /// starts, so it is polled for. Each write waits until the socket took it: the monitor stops
     /// reading while the container does not read its stdin, and that back-pressure reaches the
     /// client without blocking a thread.
-    func forwardStdin(_ input: AsyncStream<ByteBuffer>, ioMethod: String, params: [String: String]) async {
+    func forwardStdin(_ input: HijackedInput, ioMethod: String, params: [String: String]) async {
         var socketPath: String?
         while socketPath == nil, !Task.isCancelled {
             guard let io = try? await lifecycle.call(ioMethod, params, returning: ContainerIOResult.self) else { return }
@@ -39,8 +39,10 @@ extension Router {
             hello.writeString("stdin\n")
             try await channel.writeAndFlush(hello).get()
             guard try await reply.futureResult.get() == "ok" else { return }
-            for await chunk in input {
+            for await chunk in input.stream {
+                let n = chunk.readableBytes
                 try await channel.writeAndFlush(chunk).get()
+                input.consumed(n)
             }
             // End of input: the monitor sees EOF and closes the container's stdin.
             try await channel.close(mode: .output).get()
