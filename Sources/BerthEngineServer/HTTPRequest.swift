@@ -20,11 +20,7 @@ public struct HTTPRequest: Sendable {
 
     /// Every value of a repeated key.
     public func all(_ key: String) -> [String] {
-        rawQuery.split(separator: "&").compactMap { pair -> String? in
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard kv.count == 2, parseQuery(Substring(kv[0] + "=")).keys.first == key else { return nil }
-            return parseQuery(pair)[key]
-        }
+        rawQuery.split(separator: "&").compactMap { parseQuery($0)[key] }
     }
 
     /// `1`, `true`, `True`… are true, as Go's strconv.ParseBool.

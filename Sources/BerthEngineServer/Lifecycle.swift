@@ -13,14 +13,15 @@ final class LifecycleLink: Sendable {
 
     private func client() async throws -> WireClient {
         if let c = shared.withLockedValue({ $0 }) { return c }
-        let c = try await WireClient.connect(path: socket)
-        let extra = shared.withLockedValue { s -> WireClient? in
-            if let s { return c === s ? nil : c }
-            s = c
-            return nil
+        let fresh = try await WireClient.connect(path: socket)
+        // Two callers may connect at once: the first one stored wins, the other connection closes.
+        let winner = shared.withLockedValue { s -> WireClient in
+            if let s { return s }
+            s = fresh
+            return fresh
         }
-        if let extra { await extra.close() }
-        return shared.withLockedValue { $0 } ?? c
+        if winner !== fresh { await fresh.close() }
+        return winner
     }
 
     /// A short call on the shared connection; a lost connection is dropped and retried once.

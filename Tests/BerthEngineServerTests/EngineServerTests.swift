@@ -153,6 +153,9 @@ struct EngineServerTests {
         #expect(try FilterArgs.parse(nil) == nil)
         #expect(throws: FilterArgs.Malformed.self) { try FilterArgs.parse("{nope") }
         #expect(parseQuery("a=1&b=x%20y&c=a+b&a=2") == ["a": "1", "b": "x y", "c": "a b"])
+        let r = HTTPRequest(method: .GET, path: "/images/get", query: [:], headers: [:], body: Data(), version: .current,
+                            bodyFile: nil, rawQuery: "names=busybox&x=1&names=a%2Fb%3A1")
+        #expect(r.all("names") == ["busybox", "a/b:1"])
         #expect(APIVersion("1.9").map { $0 < APIVersion(1, 24) } == true)
         #expect(APIVersion("1.x") == nil && APIVersion("1") == nil)
         #expect(EngineError.from(WireError(code: -32602, message: "m")).status == .badRequest)
