@@ -55,10 +55,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    /// `POST …/images/load` and `PUT …/containers/{id}/archive` carry tars of any size.
+    /// `POST …/images/load`, `POST …/images/create?fromSrc=-` (import) and `PUT …/containers/{id}/archive`
+    /// carry tars of any size.
     static func isUpload(_ h: HTTPRequestHead) -> Bool {
         let path = h.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-        return (h.method == .POST && path.hasSuffix("/images/load")) || (h.method == .PUT && path.hasSuffix("/archive"))
+        let isImport = path.hasSuffix("/images/create") && h.uri.contains("fromSrc=")
+        return (h.method == .POST && (path.hasSuffix("/images/load") || isImport)) || (h.method == .PUT && path.hasSuffix("/archive"))
     }
 
     private func openSpool() {

@@ -41,9 +41,7 @@ extension Router {
     /// `POST /images/create?fromImage=&tag=`: a pull, its progress as Docker's JSON messages. The
     /// stream begins with the first progress line, so a pull that fails at once gets a status.
     func imageCreate(_ r: HTTPRequest, _ w: ResponseWriter) async throws {
-        guard let from = r.string("fromImage") else {
-            throw EngineError.badRequest("importing images (fromSrc) is not supported yet")
-        }
+        guard let from = r.string("fromImage") else { return try await imageImport(r, w) }
         var reference = from
         if let tag = r.string("tag") { reference += tag.contains(":") ? "@" + tag : ":" + tag }
         var p: [String: JSONValue] = ["reference": .string(reference)]

@@ -62,6 +62,9 @@ final class Router: Sendable {
             try await containerArchiveGet(seg[1], r, w)
         case (.GET, 2) where seg == ["images", "get"]: try await imageSave(r.all("names"), w)
         case (.POST, 2) where seg == ["images", "load"]: try await imageLoad(r, w)
+        case (.POST, 1) where seg[0] == "commit": try await commit(r, w)
+        case (.POST, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "push":
+            try await imagePush(seg[1..<(seg.count - 1)].joined(separator: "/"), r, w)
         case (.PUT, 3) where seg[0] == "containers" && seg[2] == "archive": try await containerArchivePut(seg[1], r, w)
         case (.GET, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "get":
             try await imageSave([seg[1..<(seg.count - 1)].joined(separator: "/")], w)
@@ -157,6 +160,8 @@ final class Router: Sendable {
         guard let v = try? JSONDecoder().decode(JSONValue.self, from: r.body) else {
             throw EngineError.badRequest("invalid JSON in request body")
         }
+        // The docker CLI sends `null` for an absent optional body (commit without a config).
+        if v == .null { return .object([:]) }
         guard case .object = v else { throw EngineError.badRequest("invalid JSON in request body: expected an object") }
         return v
     }

@@ -185,6 +185,13 @@ struct EngineAPITests {
             #expect(again.status == 0 && again.stdout.contains("Image is up to date"), "\(again)")
             let run = try h.docker(["run", "--rm", ref, "cat", "/data/b"])
             #expect(run.status == 0 && run.stdout == "b from layer 2\n", "\(run)")
+            let pushed = "\(registry.host)/team/pushed:2"
+            expectOK(try h.docker(["tag", "busybox", pushed]), "tag")
+            let push = try h.docker(["push", pushed])
+            #expect(push.status == 0 && push.stdout.contains("The push refers to repository [\(registry.host)/team/pushed]")
+                    && push.stdout.contains("2: digest: sha256:"), "\(push)")
+            expectOK(try h.docker(["rmi", pushed]), "rmi")
+            expectOK(try h.docker(["pull", pushed]), "pull back")
             let missing = try h.docker(["pull", "\(registry.host)/team/nosuch:1"])
             #expect(missing.status != 0 && !missing.stderr.isEmpty, "\(missing)")
         }
@@ -286,6 +293,15 @@ struct EngineAPITests {
             expectOK(try h.docker(["export", "-o", exported, "berth-cp"]), "export")
             let files = try Command.run("/bin/tar", ["-tf", exported])
             #expect(files.stdout.contains("tmp/in.txt") && files.stdout.contains("bin/busybox"), "\(files.stdout.prefix(300))")
+            let imported = try Command.run("/bin/sh", ["-c", "/usr/bin/docker -H \(h.host) import -c 'CMD [\"cat\",\"/tmp/in.txt\"]' \(exported) berth/imported:1"],
+                                           env: ["PATH=/usr/bin:/bin", "DOCKER_CONFIG=\(h.dir)/docker-config"])
+            #expect(imported.status == 0 && imported.stdout.hasPrefix("sha256:"), "\(imported)")
+            let runImported = try h.docker(["run", "--rm", "berth/imported:1"])
+            #expect(runImported.stdout == "from the host\n", "\(runImported)")
+            let committed = try h.docker(["commit", "-c", "CMD [\"cat\",\"/tmp/f\"]", "-m", "test", "berth-cp", "berth/committed:1"])
+            #expect(committed.status == 0 && committed.stdout.hasPrefix("sha256:"), "\(committed)")
+            let runCommitted = try h.docker(["run", "--rm", "berth/committed:1"])
+            #expect(runCommitted.stdout == "inside\n", "\(runCommitted)")
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: h.lc.root + "/tmp/berthd")) ?? []).isEmpty, "temp tars removed")
         }
     }
