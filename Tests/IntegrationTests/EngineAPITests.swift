@@ -322,4 +322,30 @@ struct EngineAPITests {
             #expect(exec.status == 7 && exec.stdout.contains("33 101"), "\(exec)")
         }
     }
+
+    @Test func followWaitAttachRenameKillRestart() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            expectOK(try h.docker(["run", "-d", "--name", "berth-f", "busybox", "sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.3; done; exit 6"]), "run -d")
+            let follow = try h.docker(["logs", "-f", "berth-f"])
+            #expect(follow.status == 0 && follow.stdout == "1\n2\n3\n", "\(follow)")
+            let wait = try h.docker(["wait", "berth-f"])
+            #expect(wait.stdout == "6\n", "\(wait)")
+
+            expectOK(try h.docker(["run", "-d", "--name", "berth-a", "busybox", "sh", "-c", "sleep 1; echo from-attach; exit 2"]), "run -d")
+            let attach = try h.docker(["attach", "berth-a"])
+            #expect(attach.status == 2 && attach.stdout == "from-attach\n", "\(attach)")
+
+            expectOK(try h.docker(["run", "-d", "--name", "berth-r", "busybox", "sleep", "60"]), "run -d")
+            expectOK(try h.docker(["rename", "berth-r", "berth-r2"]), "rename")
+            let restart = try h.docker(["restart", "-t", "0", "berth-r2"])
+            #expect(restart.status == 0, "\(restart)")
+            let count = try h.docker(["inspect", "--format", "{{.State.Running}} {{.Name}}", "berth-r2"])
+            #expect(count.stdout == "true /berth-r2\n", "\(count)")
+            expectOK(try h.docker(["kill", "-s", "KILL", "berth-r2"]), "kill")
+            let killed = try h.docker(["wait", "berth-r2"])
+            #expect(killed.stdout == "137\n", "\(killed)")
+            let badSignal = try h.docker(["kill", "-s", "NOPE", "berth-r2"])
+            #expect(badSignal.status != 0, "\(badSignal)")
+        }
+    }
 }
