@@ -91,7 +91,7 @@ final class DockerEnvironment: @unchecked Sendable {
             "--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", dir + "/dockerd.pid",
             "-H", "unix://" + socket, "--containerd", containerdSocket,
             "--bridge", bridge, "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--ip-forward=false",
-            "--userland-proxy=false", "--debug",
+            "--userland-proxy=false", "--debug", "--cgroup-parent", cgroupParent,
         ], log: dockerdLog)
         try waitFor("dockerd API", seconds: 60, pid: dockerdPID, log: dockerdLog) {
             access(self.socket, F_OK) == 0 && ((try? self.docker(["version"], timeout: 10).status) == 0)
@@ -199,8 +199,15 @@ final class DockerEnvironment: @unchecked Sendable {
         for pid in DockerEnvironment.pids(withArgument: containerdSocket) { kill(pid, SIGKILL) }
         unmountAll(under: dir)
         if bridgeCreated { _ = try? Command.run(DockerEnvironment.ipTool, ["link", "del", bridge]); bridgeCreated = false }
+        // dockerd's cgroup parent (its default /docker was left on the host after every run).
+        for h in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/\(h)\(cgroupParent)")
+        }
         _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", dir], timeout: 120)
     }
+
+    /// dockerd's `--cgroup-parent`: unique to this environment, removed at teardown.
+    var cgroupParent: String { "/berth-test-docker-" + (dir.split(separator: "/").last.map(String.init) ?? "env") }
 
     /// SIGTERM, then SIGKILL after `grace` seconds, of a child we spawned; reaps it.
     private func stop(pid: pid_t, grace: Int) {

@@ -75,7 +75,7 @@ struct SpecBuilderDockerComparison {
         let v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
         let swap = v2 || access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0
         return SpecHost(lastCap: lastCap, kernelVersion: kernel, cpuCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
-                        swapLimit: swap, cgroupV2: v2, hostname: hostname, cgroupParent: "/docker")
+                        swapLimit: swap, cgroupV2: v2, hostname: hostname, cgroupParent: env.cgroupParent)
     }
 
     @Test(arguments: SpecBuilderDockerComparison.cases.map(\.name))
