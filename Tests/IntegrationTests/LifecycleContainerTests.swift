@@ -181,6 +181,14 @@ struct LifecycleContainerTests {
             let sleeper = try await create(c, ["sh", "-c", "trap 'exit 9' USR1; while true; do sleep 0.1; done"])
             let quitter = try await create(c, ["sh", "-c", "sleep 0.3; exit 7"])
             for id in [printer, sleeper, quitter] { try await start(c, id) }
+            // Stopped by the user: `always` brings it back when the daemon starts, `unless-stopped` not.
+            var stopped: [String: String] = [:]
+            for policy in ["always", "unless-stopped"] {
+                let id = try await create(c, ["sleep", "60"]) { p in p.hostConfig = HostConfig(restartPolicy: RestartPolicy(name: policy)) }
+                try await start(c, id)
+                _ = try await c.call("container.stop", ContainerStopParams(id: id, timeout: 0), returning: ContainerChangeResult.self)
+                stopped[policy] = id
+            }
             let sleeperPid = try await inspect(c, sleeper).state.pid
 
             await lc.crash()
@@ -192,6 +200,8 @@ struct LifecycleContainerTests {
             #expect(s.state.running && s.state.pid == sleeperPid)
             let q = try await inspect(c2, quitter)
             #expect(q.state.status == "exited" && q.state.exitCode == 7)
+            #expect(try await inspect(c2, stopped["always"] ?? "").state.running)
+            #expect(try await !inspect(c2, stopped["unless-stopped"] ?? "").state.running)
             let w = try await c2.call("container.wait", ContainerWaitParams(id: printer), returning: ContainerWaitResult.self)
             #expect(w.statusCode == 0)
             let lines = try await logs(c2, ContainerLogsParams(id: printer, stdout: true))

@@ -349,6 +349,13 @@ extension ContainerService {
                 _ = try? await remove(ContainerRemoveParams(id: c.id, force: true, volumes: false))
                 continue
             }
+            // Docker's `always`: a container the user stopped comes back when the daemon starts
+            // (`unless-stopped` does not).
+            if !c.state.running && !c.state.restarting && c.hasBeenStarted && c.manuallyStopped
+                && c.hostConfig.restartPolicy?.name == "always" {
+                do { _ = try await start(c.id) } catch { Log.error("restart container \(c.id.prefix(12)) (always): \(error)") }
+                continue
+            }
             guard c.state.running || c.state.restarting else { continue }
             let generation = slot(c.id).live.withLockedValue { l -> Int in l.generation += 1; return l.generation }
             if c.state.restarting {
