@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthWire
+import BerthOS
 import Foundation
 import Glibc
 
@@ -72,7 +73,7 @@ public struct BerthdCommand: AsyncParsableCommand {
         }
         if let pidfile { try? "\(getpid())\n".write(toFile: pidfile, atomically: true, encoding: .utf8) }
         Self.log("API listening on \(socketPath) (berth-lifecycled at \(wireSocket))")
-        await Self.waitForTermination()
+        await Termination.wait()
         Self.log("shutting down")
         await server.close()
         // Containers keep running: their monitors do not depend on either daemon (live restore).
@@ -81,32 +82,6 @@ public struct BerthdCommand: AsyncParsableCommand {
     }
 
     static func log(_ s: String) { FileHandle.standardError.write(Data("berthd: \(s)\n".utf8)) }
-
-    /// Returns on SIGTERM or SIGINT.
-    static func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let q = DispatchQueue(label: "signals")
-            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: q) }
-            nonisolated(unsafe) var resumed = false
-            for s in sources {
-                s.setEventHandler {
-                    guard !resumed else { return }
-                    resumed = true
-                    for x in sources { x.cancel() }
-                    c.resume()
-                }
-                s.resume()
-            }
-            RetainedSignals.sources = sources
-        }
-    }
-}
-
-/// Keeps the signal sources alive while berthd waits.
-enum RetainedSignals {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
 }
 
 /// The berth-lifecycled berthd started and owns.

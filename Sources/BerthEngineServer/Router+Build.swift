@@ -14,13 +14,7 @@ extension Router {
     func imagePush(_ name: String, _ r: HTTPRequest, _ w: ResponseWriter) async throws {
         var p: [String: JSONValue] = ["reference": .string(reference(repo: name, tag: r.string("tag")) ?? name)]
         if let auth = registryAuth(r) { p["auth"] = auth }
-        _ = try await lifecycle.stream("image.push", p, progress: ProgressEvent.self) { e in
-            w.startStream(contentType: "application/json")
-            let m = JSONMessage(status: e.status, id: e.id, current: e.current, total: e.total)
-            if let d = try? JSONEncoder().encode(m) { w.chunk(d + Data("\n".utf8)) }
-        }
-        w.startStream(contentType: "application/json")
-        w.endStream()
+        try await streamProgress("image.push", p, w)
     }
 
     /// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`: the body, when

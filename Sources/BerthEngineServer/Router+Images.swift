@@ -42,12 +42,16 @@ extension Router {
     /// stream begins with the first progress line, so a pull that fails at once gets a status.
     func imageCreate(_ r: HTTPRequest, _ w: ResponseWriter) async throws {
         guard let from = r.string("fromImage") else { return try await imageImport(r, w) }
-        var reference = from
-        if let tag = r.string("tag") { reference += tag.contains(":") ? "@" + tag : ":" + tag }
-        var p: [String: JSONValue] = ["reference": .string(reference)]
+        var p: [String: JSONValue] = ["reference": .string(reference(repo: from, tag: r.string("tag")) ?? from)]
         if let platform = r.string("platform") { p["platform"] = .string(platform) }
         if let auth = registryAuth(r) { p["auth"] = auth }
-        _ = try await lifecycle.stream("image.pull", p, progress: ProgressEvent.self) { e in
+        try await streamProgress("image.pull", p, w)
+    }
+
+    /// Runs a pull or push, writing its progress as Docker's JSON messages; the stream begins
+    /// with the first progress line (or at the end, when there was none).
+    func streamProgress(_ method: String, _ params: [String: JSONValue], _ w: ResponseWriter) async throws {
+        _ = try await lifecycle.stream(method, params, progress: ProgressEvent.self) { e in
             w.startStream(contentType: "application/json")
             let m = JSONMessage(status: e.status, id: e.id, current: e.current, total: e.total)
             if let d = try? JSONEncoder().encode(m) { w.chunk(d + Data("\n".utf8)) }

@@ -41,23 +41,10 @@ public enum LayerUnpacker {
         let root: InRoot
         do { root = try InRoot(path: dir) } catch { throw .io(operation: "open layer directory", path: dir, reason: error.description) }
         defer { root.close() }
-        do {
-            let reader = try ArchiveReader(fd: fd, name: "layer \(layer)",
-                                           onCompressed: { compressed.update($0) },
-                                           onUncompressed: { plain.update($0) })
-            var state = UnpackState(root: root, layer: layer)
-            defer { state.closeCache() }
-            while let entry = try reader.next() {
-                try state.apply(entry, reader: reader)
-            }
-            try reader.finish()
-            state.finishDirectories()
-        } catch let e as ArchiveError {
-            throw .layerUnpack(layer: layer, entry: e.entry, reason: e.message)
-        } catch let e as ImageError {
-            throw e
-        } catch {
-            throw .layerUnpack(layer: layer, entry: nil, reason: "\(error)")
+        var state = UnpackState(root: root, layer: layer)
+        try applyAll(to: &state, name: layer) {
+            try ArchiveReader(fd: fd, name: "layer \(layer)", onCompressed: { compressed.update($0) },
+                              onUncompressed: { plain.update($0) })
         }
         if compressed.count != descriptor.size {
             throw .sizeMismatch(digest: "\(descriptor.digest) (layer of \(image))", expected: descriptor.size, actual: compressed.count)
@@ -85,24 +72,30 @@ public enum LayerUnpacker {
         let inRoot: InRoot
         do { inRoot = try InRoot(path: root) } catch { throw .io(operation: "open root", path: root, reason: error.description) }
         defer { inRoot.close() }
+        var state = UnpackState(root: inRoot, layer: archive)
+        state.base = base
+        state.convertWhiteouts = false
+        state.noOverwriteDirNonDir = noOverwriteDirNonDir
+        try applyAll(to: &state, name: archive) { try ArchiveReader(fd: fd, name: archive) }
+    }
+
+    /// Applies every entry of the archive `open` returns to `state`, then the directories' times;
+    /// errors are named after `name` (the layer or archive).
+    private static func applyAll(to state: inout UnpackState, name: String, open: () throws -> ArchiveReader) throws(ImageError) {
+        defer { state.closeCache() }
         do {
-            let reader = try ArchiveReader(fd: fd, name: archive)
-            var state = UnpackState(root: inRoot, layer: archive)
-            state.base = base
-            state.convertWhiteouts = false
-            state.noOverwriteDirNonDir = noOverwriteDirNonDir
-            defer { state.closeCache() }
+            let reader = try open()
             while let entry = try reader.next() {
                 try state.apply(entry, reader: reader)
             }
             try reader.finish()
             state.finishDirectories()
         } catch let e as ArchiveError {
-            throw .layerUnpack(layer: archive, entry: e.entry, reason: e.message)
+            throw .layerUnpack(layer: name, entry: e.entry, reason: e.message)
         } catch let e as ImageError {
             throw e
         } catch {
-            throw .layerUnpack(layer: archive, entry: nil, reason: "\(error)")
+            throw .layerUnpack(layer: name, entry: nil, reason: "\(error)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import Dispatch
 
 /// Signal names as runc and `kill` accept them: "KILL", "SIGKILL", "9".
 public enum Signals {
@@ -48,6 +49,34 @@ public enum Signals {
             if sig <= 0 || sig == SIGCHLD { continue }
             if sig == SIGWINCH, let onWinch { onWinch(); continue }
             Glibc.kill(pid, sig)
+        }
+    }
+}
+
+/// SIGTERM/SIGINT handling shared by the daemons (berth-lifecycled, berthd).
+public enum Termination {
+    nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
+
+    /// Returns once SIGTERM or SIGINT arrives (both are ignored from the call on, so the daemon
+    /// can shut down in order).
+    public static func wait() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let q = DispatchQueue(label: "signals")
+            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: q) }
+            nonisolated(unsafe) var resumed = false
+            for s in sources {
+                s.setEventHandler {
+                    guard !resumed else { return }
+                    resumed = true
+                    for x in sources { x.cancel() }
+                    c.resume()
+                }
+                s.resume()
+            }
+            // The sources must outlive this call.
+            retained = sources
         }
     }
 }

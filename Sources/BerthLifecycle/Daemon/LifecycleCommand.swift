@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import BerthWire
+import BerthOS
 
 /// `berth-lifecycled`: `serve` (the default) runs the daemon; `call` sends one wire request, for
 /// scripts, the demo and debugging.
@@ -68,39 +69,12 @@ struct Serve: AsyncParsableCommand {
         }
         if let pidfile { try? "\(getpid())\n".write(toFile: pidfile, atomically: true, encoding: .utf8) }
         Log.info("berth-lifecycled \(BerthVersion.string) serving on \(opts.socket) (root \(opts.root))")
-        await waitForTermination()
+        await Termination.wait()
         Log.info("shutting down")
         await server.close()
         await daemon.shutdown()
         if let pidfile { unlink(pidfile) }
     }
-
-    /// Returns on SIGTERM or SIGINT.
-    func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let q = DispatchQueue(label: "signals")
-            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: q) }
-            nonisolated(unsafe) var resumed = false
-            for s in sources {
-                s.setEventHandler {
-                    guard !resumed else { return }
-                    resumed = true
-                    for x in sources { x.cancel() }
-                    c.resume()
-                }
-                s.resume()
-            }
-            SignalSources.keep(sources)
-        }
-    }
-}
-
-/// Keeps signal sources alive while the daemon waits.
-enum SignalSources {
-    nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
-    static func keep(_ s: [DispatchSourceSignal]) { retained = s }
 }
 
 struct Call: AsyncParsableCommand {
