@@ -45,10 +45,20 @@ let package = Package(
         .target(
             name: "BerthLifecycle",
             dependencies: [
-                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive", "BerthOCI", "BerthCgroups",
+                "BerthImage", "BerthRegistry", "BerthWire", "BerthOS", "BerthArchive", "BerthOCI", "BerthCgroups", "BerthNetwork",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Container networking pieces below the network service: CNI plugin invocation, network
+        // namespaces, iptables rules, host port reservations, the embedded DNS resolver.
+        .target(
+            name: "BerthNetwork",
+            dependencies: [
+                "BerthOS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // OCI image types, digests, references, content store, layer unpack, snapshots.
@@ -103,6 +113,7 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthOS"]),
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),

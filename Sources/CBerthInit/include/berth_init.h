@@ -169,6 +169,15 @@ int berth_ns_type(int fd);
 int berth_set_subreaper(void);
 /// statfs(2) f_type of path, or -1 with errno set (Glibc's Swift module does not expose statfs).
 long berth_fs_type(const char *path);
+
+// Network namespaces (netns.c). Each returns 0 (or an fd) on success, -errno on failure with
+// *stage naming the step: 0 create file, 1 unshare, 2 loopback up, 3 bind mount, 4 setns,
+// 5 socket, 6 address, 7 bind, 8 listen, 9 thread.
+int berth_netns_create(const char *path, int *stage);
+// A socket (SOCK_STREAM listens with `backlog` unless it is negative) bound to addr:port inside
+// the namespace at `path` (NULL: the caller's own), close-on-exec and non-blocking.
+int berth_netns_socket(const char *path, int domain, int type, const char *addr, int port, int backlog, int *stage);
+int berth_socket_port(int fd);
 dev_t berth_makedev(unsigned int major, unsigned int minor);
 
 /// clone()s the child with plan->clone_flags and runs the init in it.
