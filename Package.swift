@@ -59,6 +59,7 @@ let package = Package(
                 "BerthOS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // OCI image types, digests, references, content store, layer unpack, snapshots.
@@ -110,7 +111,7 @@ let package = Package(
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthOCI"]),
         .testTarget(name: "BerthSeccompTests", dependencies: ["BerthSeccomp", "BerthOCI", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI", "BerthOS"]),
-        .target(name: "BerthTestSupport", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle"], path: "Tests/BerthTestSupport"),
+        .target(name: "BerthTestSupport", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle", "BerthNetwork", "BerthOS"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthOS"]),

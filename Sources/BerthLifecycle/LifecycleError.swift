@@ -9,13 +9,16 @@ public enum LifecycleError: Error, CustomStringConvertible, Sendable, WireConver
     case conflict(String)
     case unauthorized(String)
     case notFound(String)
+    /// Refused as Docker refuses it with 403 (removing a network that has active endpoints).
+    case forbidden(String)
     case image(ImageError)
     case internalError(String)
 
     public var description: String {
         switch self {
         case .noSuchImage(let r): return "No such image: \(r)"
-        case .invalidArgument(let m), .conflict(let m), .unauthorized(let m), .notFound(let m), .internalError(let m): return m
+        case .invalidArgument(let m), .conflict(let m), .unauthorized(let m), .notFound(let m), .forbidden(let m),
+             .internalError(let m): return m
         case .image(let e): return e.description
         }
     }
@@ -26,6 +29,7 @@ public enum LifecycleError: Error, CustomStringConvertible, Sendable, WireConver
         case .invalidArgument: return .badRequest(description)
         case .conflict: return .conflict(description)
         case .unauthorized: return .unauthorized(description)
+        case .forbidden: return .forbidden(description)
         case .image(let e):
             switch e {
             case .invalidReference, .invalidDigest: return .badRequest(description)

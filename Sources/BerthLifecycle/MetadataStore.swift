@@ -93,6 +93,16 @@ public final class MetadataStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v3-networks") { db in
+            try db.execute(sql: """
+                CREATE TABLE networks (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    created_at REAL NOT NULL,
+                    record TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 

@@ -29,13 +29,15 @@ public enum NetNS {
     public enum Kind: Sendable { case tcp, udp }
 
     /// A close-on-exec, non-blocking socket bound to `address`:`port` (0 picks a free port) in the
-    /// namespace at `namespace`, or in the caller's own when nil. TCP sockets listen.
+    /// namespace at `namespace`, or in the caller's own when nil. TCP sockets listen unless
+    /// `backlog` is negative (a bound socket alone reserves the port). `reuseAddress` is for
+    /// servers; without it no other socket can bind the port, SO_REUSEADDR or not.
     public static func boundSocket(namespace: String?, kind: Kind, address: String, port: Int,
-                                   backlog: Int = 128) throws(OSError) -> Int32 {
+                                   backlog: Int = 128, reuseAddress: Bool = true) throws(OSError) -> Int32 {
         var stage: Int32 = 0
         let domain = address.contains(":") ? AF_INET6 : AF_INET
         let type = kind == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
-        let rc = berth_netns_socket(namespace, domain, type, address, Int32(port), Int32(backlog), &stage)
+        let rc = berth_netns_socket(namespace, domain, type, address, Int32(port), Int32(backlog), reuseAddress ? 1 : 0, &stage)
         if rc < 0 { throw OSError(stageName(stage), "\(namespace ?? "host") \(address):\(port)", code: -rc) }
         return rc
     }

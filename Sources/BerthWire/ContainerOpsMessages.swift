@@ -98,17 +98,21 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
     public var status: String
     public var labels: [String: String]
     public var mounts: [MountPoint]
-    public var ports: [JSONValue]
+    public var ports: [PortSummary]
     public var hostConfig: [String: String]
+    public var networkSettings: SummaryNetworkSettings
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", imageID = "ImageID", command = "Command", created = "Created"
         case state = "State", status = "Status", labels = "Labels", mounts = "Mounts", ports = "Ports", hostConfig = "HostConfig"
+        case networkSettings = "NetworkSettings"
     }
     public init(id: String, names: [String], image: String, imageID: String, command: String, created: Int64,
-                state: String, status: String, labels: [String: String], mounts: [MountPoint], networkMode: String) {
+                state: String, status: String, labels: [String: String], mounts: [MountPoint], networkMode: String,
+                ports: [PortSummary] = [], networks: [String: EndpointState] = [:]) {
         self.id = id; self.names = names; self.image = image; self.imageID = imageID; self.command = command
         self.created = created; self.state = state; self.status = status; self.labels = labels; self.mounts = mounts
-        self.ports = []; self.hostConfig = ["NetworkMode": networkMode]
+        self.ports = ports; self.hostConfig = ["NetworkMode": networkMode]
+        self.networkSettings = SummaryNetworkSettings(networks: networks)
     }
 }
 
@@ -209,12 +213,14 @@ public struct ContainerInspect: Codable, Sendable {
     public var graphDriver: GraphDriver
     public var mounts: [MountPoint]
     public var config: ContainerCreateParams
+    public var networkSettings: NetworkSettings
     enum CodingKeys: String, CodingKey {
         case id = "Id", created = "Created", path = "Path", args = "Args", state = "State", image = "Image"
         case resolvConfPath = "ResolvConfPath", hostnamePath = "HostnamePath", hostsPath = "HostsPath", logPath = "LogPath"
         case name = "Name", restartCount = "RestartCount", driver = "Driver", platform = "Platform"
         case mountLabel = "MountLabel", processLabel = "ProcessLabel", appArmorProfile = "AppArmorProfile"
         case execIDs = "ExecIDs", hostConfig = "HostConfig", graphDriver = "GraphDriver", mounts = "Mounts", config = "Config"
+        case networkSettings = "NetworkSettings"
     }
 
     public struct GraphDriver: Codable, Sendable {
@@ -227,13 +233,13 @@ public struct ContainerInspect: Codable, Sendable {
     public init(id: String, created: String, path: String, args: [String], state: ContainerState, image: String,
                 resolvConfPath: String, hostnamePath: String, hostsPath: String, logPath: String, name: String,
                 restartCount: Int, execIDs: [String]?, hostConfig: HostConfig, graphDriver: GraphDriver,
-                mounts: [MountPoint], config: ContainerCreateParams) {
+                mounts: [MountPoint], config: ContainerCreateParams, networkSettings: NetworkSettings = NetworkSettings()) {
         self.id = id; self.created = created; self.path = path; self.args = args; self.state = state; self.image = image
         self.resolvConfPath = resolvConfPath; self.hostnamePath = hostnamePath; self.hostsPath = hostsPath
         self.logPath = logPath; self.name = name; self.restartCount = restartCount; self.driver = "overlay2"
         self.platform = "linux"; self.mountLabel = ""; self.processLabel = ""; self.appArmorProfile = ""
         self.execIDs = execIDs; self.hostConfig = hostConfig; self.graphDriver = graphDriver; self.mounts = mounts
-        self.config = config
+        self.config = config; self.networkSettings = networkSettings
     }
 }
 

@@ -20,6 +20,7 @@ public struct WireError: Error, Codable, Sendable, Equatable, CustomStringConver
 
     public static func badRequest(_ m: String) -> WireError { WireError(code: 400, message: m) }
     public static func unauthorized(_ m: String) -> WireError { WireError(code: 401, message: m) }
+    public static func forbidden(_ m: String) -> WireError { WireError(code: 403, message: m) }
     public static func notFound(_ m: String) -> WireError { WireError(code: 404, message: m) }
     public static func conflict(_ m: String) -> WireError { WireError(code: 409, message: m) }
     public static func internalError(_ m: String) -> WireError { WireError(code: 500, message: m) }

@@ -18,7 +18,7 @@
 
 struct netns_job {
     const char *path;        // namespace file: created (create) or joined (socket)
-    int domain, type, port, backlog;
+    int domain, type, port, backlog, reuse;
     const char *addr;
     int result;              // fd or -errno
     int stage;               // which step failed
@@ -56,7 +56,7 @@ static int bind_socket(struct netns_job *j) {
     int fd = socket(j->domain, j->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) { j->stage = 5; return -errno; }
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (j->reuse) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     int rc;
     if (j->domain == AF_INET6) {
         struct sockaddr_in6 sa;
@@ -111,9 +111,10 @@ int berth_netns_create(const char *path, int *stage) {
     return rc;
 }
 
-int berth_netns_socket(const char *path, int domain, int type, const char *addr, int port, int backlog, int *stage) {
+int berth_netns_socket(const char *path, int domain, int type, const char *addr, int port, int backlog, int reuse,
+                       int *stage) {
     struct netns_job j = { .path = path, .domain = domain, .type = type, .addr = addr, .port = port,
-                           .backlog = backlog, .result = -EINVAL };
+                           .backlog = backlog, .reuse = reuse, .result = -EINVAL };
     int rc = path ? run_thread(socket_thread, &j) : bind_socket(&j);
     *stage = j.stage;
     return rc;

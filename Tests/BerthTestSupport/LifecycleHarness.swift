@@ -1,4 +1,6 @@
 import Foundation
+import BerthNetwork
+import BerthOS
 import Glibc
 import BerthWire
 
@@ -42,6 +44,13 @@ public final class LifecycleHarness: @unchecked Sendable {
     /// This instance's parent cgroup (`--cgroup-parent`), removed in cleanup.
     public let cgroupParent: String
 
+    /// This instance's networking: its own default bridge, subnets (checked against the host's
+    /// routes, random so parallel instances don't collide) and iptables chains.
+    public let bridge: String
+    public let bridgeSubnet: IPv4Subnet
+    public let pool: IPv4Subnet
+    public let chainPrefix: String
+
     public init(extraArgs: [String] = []) throws {
         var template = Array("/tmp/berth-test-lc-XXXXXX".utf8CString)
         guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }
@@ -50,7 +59,23 @@ public final class LifecycleHarness: @unchecked Sendable {
         run = dir + "/run"
         binary = Self.lifecycledBinary
         cgroupParent = "/berth-test-" + (dir as NSString).lastPathComponent
-        self.extraArgs = ["--cgroup-parent", cgroupParent] + extraArgs
+        let tag = String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+        bridge = "berth-test-" + tag
+        chainPrefix = "BERTH-TEST-" + tag
+        let routes = HostRoutes.current()
+        func free(_ make: () -> IPv4Subnet) -> IPv4Subnet {
+            for _ in 0..<100 {
+                let s = make()
+                if HostRoutes.conflict(s, routes: routes) == nil { return s }
+            }
+            return make()
+        }
+        bridgeSubnet = free { IPv4Subnet(network: IPv4Address(UInt32(10) << 24 | UInt32.random(in: 200...249) << 16 | UInt32.random(in: 0...255) << 8), prefix: 24) }
+        pool = free { IPv4Subnet(network: IPv4Address(UInt32(10) << 24 | UInt32.random(in: 150...199) << 16), prefix: 16) }
+        self.extraArgs = ["--cgroup-parent", cgroupParent, "--bridge", bridge,
+                          "--bip", "\(IPv4Address(bridgeSubnet.network.value + 1))/24",
+                          "--default-address-pool", "base=\(pool),size=24", "--bridge-prefix", "berth-test-",
+                          "--iptables-chain-prefix", chainPrefix] + extraArgs
     }
 
     /// Starts the daemon and waits until it answers `system.ping`.
@@ -116,7 +141,25 @@ public final class LifecycleHarness: @unchecked Sendable {
             for m in points.sorted(by: { $0.count > $1.count }) { umount2(m, Int32(MNT_DETACH)) }
         }
         removeCgroups()
+        removeNetworking()
         try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// This instance's bridges (found by their addresses in its own subnets) and iptables chains.
+    func removeNetworking() {
+        Firewall(prefix: chainPrefix).removeAll()
+        let ip = "/usr/sbin/ip"
+        guard let r = try? Subprocess.run(path: ip, args: [ip, "-o", "-4", "addr", "show", "type", "bridge"], env: [],
+                                          captureOutput: true) else { return }
+        for line in String(decoding: r.output, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count > 3, f[1].hasPrefix("berth-test-"), let a = IPv4Subnet(String(f[3])),
+                  bridgeSubnet.contains(a.network) || pool.contains(a.network) else { continue }
+            _ = try? Subprocess.run(path: ip, args: [ip, "link", "delete", String(f[1])], env: [])
+        }
+        if FileManager.default.fileExists(atPath: "/sys/class/net/" + bridge) {
+            _ = try? Subprocess.run(path: ip, args: [ip, "link", "delete", bridge], env: [])
+        }
     }
 
     private struct IDOnly: Decodable { var Id: String }

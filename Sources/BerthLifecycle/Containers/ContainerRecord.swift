@@ -26,6 +26,10 @@ public struct ContainerRecord: Codable, Sendable {
     /// Stopped by the user: `unless-stopped` and `always` do not bring it back until the next start.
     public var manuallyStopped: Bool
     public var hasBeenStarted: Bool
+    /// The networks it is on, by name (addresses filled while it runs, as in Docker's inspect).
+    public var endpoints: [String: EndpointState]?
+    /// What its network namespace holds while it runs.
+    public var sandbox: SandboxState?
 
     public var hostConfig: HostConfig { config.hostConfig ?? HostConfig() }
     public var tty: Bool { config.tty ?? false }

@@ -36,15 +36,30 @@ extension ContainerService {
         let imageID = try images.resolve(imageRef)
         let imageRecord = try images.record(imageID)
         let imageConfig = (try images.config(of: imageRecord)).config ?? ContainerConfig()
-        let merged: ContainerCreateParams
+        var merged: ContainerCreateParams
         do { merged = try SpecBuilder.merge(req.config, image: imageConfig) } catch { throw LifecycleError.invalidArgument(error.description) }
+        // As dockerd: a container in another's network namespace takes its hostname too.
+        if case .container(let ref) = NetworkMode(merged.hostConfig?.networkMode) {
+            if !(req.config.hostname ?? "").isEmpty {
+                throw LifecycleError.invalidArgument("conflicting options: hostname and the network mode")
+            }
+            let other = try resolve(ref)
+            merged.hostname = (other.config.hostname ?? "").isEmpty ? String(other.id.prefix(12)) : other.config.hostname
+        }
         if (merged.entrypoint ?? []).isEmpty && (merged.cmd ?? []).isEmpty {
             throw LifecycleError.invalidArgument("No command specified")
         }
         let hc = merged.hostConfig ?? HostConfig()
         try Self.validate(hc)
+        let endpoints = try planNetworks(merged, networking: req.config.networkingConfig)
 
         let id = Self.randomID()
+        // The namespace the runtime joins: pinned by the network service at each start.
+        let netns: String? = switch NetworkMode(hc.networkMode) {
+        case .host: nil
+        case .container(let ref): networks.netnsPath(try resolve(ref).id)
+        case .none, .network: networks.netnsPath(id)
+        }
         var undo: [() -> Void] = []
         func rollback() { for u in undo.reversed() { u() } }
         do {
@@ -83,12 +98,13 @@ extension ContainerService {
                 if let dest = Self.destination(ofVolume: v, in: merged) { try await populate(volume: v, id: id, destination: dest) }
             }
 
-            let files = try writeNetworkFiles(id: id, config: merged, hc: hc)
+            let files = try writeNetworkFiles(id: id, config: merged, hc: hc, endpoints: endpoints)
             let spec: Spec
             do {
                 spec = try builder.build(ContainerSpecInput(id: id, params: merged, image: imageConfig, rootfs: rootfs(id),
                                                             volumes: named, anonymousVolumes: anonymous,
-                                                            networkNamespace: nil, networkFiles: files))
+                                                            networkNamespace: netns,
+                                                            networkFiles: files))
             } catch { throw LifecycleError.invalidArgument(error.description) }
             let specBytes = try JSONEncoder().encode(spec)
             try FS.write(bundle(id) + "/config.json", [UInt8](specBytes), mode: 0o600, atomic: true)
@@ -100,7 +116,8 @@ extension ContainerService {
                 path: spec.process?.args?.first ?? "", args: Array((spec.process?.args ?? []).dropFirst()),
                 state: ContainerState(status: "created"), restartCount: 0,
                 mounts: Self.mountPoints(spec: spec, named: named, anonymous: anonymousNames),
-                anonymousVolumes: Array(anonymousNames.values), manuallyStopped: false, hasBeenStarted: false)
+                anonymousVolumes: Array(anonymousNames.values), manuallyStopped: false, hasBeenStarted: false,
+                endpoints: endpoints, sandbox: nil)
             try images.meta.putContainer(record)
             records.withLockedValue { $0[id] = record }
             emit(record, "create")
@@ -191,33 +208,31 @@ extension ContainerService {
         return out
     }
 
-    /// /etc/hostname, /etc/hosts and /etc/resolv.conf as Docker writes them for a container
-    /// without a bridge network yet (networking fills in addresses later).
-    func writeNetworkFiles(id: String, config: ContainerCreateParams, hc: HostConfig) throws -> [String: String] {
-        let mode = hc.networkMode ?? ""
-        if mode.hasPrefix("container:") {
-            throw LifecycleError.invalidArgument("network mode \(mode) is not supported yet")
+    /// /etc/hostname, /etc/hosts and /etc/resolv.conf as Docker writes them (the container's
+    /// addresses join /etc/hosts at start). `container:` mode shares the other container's files;
+    /// a user-defined network's resolver is the embedded DNS at 127.0.0.11.
+    func writeNetworkFiles(id: String, config: ContainerCreateParams, hc: HostConfig,
+                           endpoints: [String: EndpointState]) throws -> [String: String] {
+        let mode = NetworkMode(hc.networkMode)
+        if case .container(let ref) = mode {
+            let other = try resolve(ref)
+            return ["/etc/hostname": bundle(other.id) + "/hostname", "/etc/hosts": bundle(other.id) + "/hosts",
+                    "/etc/resolv.conf": bundle(other.id) + "/resolv.conf"]
         }
-        let hostNet = mode == "host"
+        let hostNet = mode == .host
         let hostname = hostNet && (config.hostname ?? "").isEmpty ? builder.host.hostname
             : ((config.hostname ?? "").isEmpty ? String(id.prefix(12)) : config.hostname ?? "")
-        var hosts = """
-            127.0.0.1\tlocalhost
-            ::1\tlocalhost ip6-localhost ip6-loopback
-            fe00::0\tip6-localnet
-            ff00::0\tip6-mcastprefix
-            ff02::1\tip6-allnodes
-            ff02::2\tip6-allrouters
-
-            """
+        var hosts = Self.baseHosts
         if hostNet, let h = try? FS.readString("/etc/hosts") { hosts = h }
         for extra in hc.extraHosts ?? [] {
             let parts = extra.split(separator: ":", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw LifecycleError.invalidArgument("invalid argument \"\(extra)\" for \"--add-host\" flag") }
             hosts += "\(parts[1])\t\(parts[0])\n"
         }
-        let resolv = Self.resolvConf(host: (try? FS.readString("/etc/resolv.conf")) ?? "", dns: hc.dns ?? [],
-                                     search: hc.dnsSearch ?? [], options: hc.dnsOptions ?? [], keepLoopback: hostNet)
+        let embedded = endpoints.values.contains { e in networks.record(e.networkID)?.hasDNS == true }
+        let resolv = Self.resolvConf(host: (try? FS.readString("/etc/resolv.conf")) ?? "", dns: embedded ? ["127.0.0.11"] : hc.dns ?? [],
+                                     search: hc.dnsSearch ?? [], options: embedded ? (hc.dnsOptions ?? []) + ["ndots:0"] : hc.dnsOptions ?? [],
+                                     keepLoopback: hostNet || embedded)
         var files: [String: String] = [:]
         for (dest, name, text) in [("/etc/hostname", "hostname", hostname + "\n"), ("/etc/hosts", "hosts", hosts),
                                    ("/etc/resolv.conf", "resolv.conf", resolv)] {

@@ -28,6 +28,7 @@ extension ContainerService {
             let gone = try update(c.id) { $0.state.status = "removing"; $0.state.restarting = false }
             stopHealthcheck(c.id)
             await slot(c.id).live.withLockedValue { $0.deleting }?.value
+            await stopNetworking(c.id)
             try await Blocking.run { [self] in try cleanup(c.id) }
             try images.meta.deleteContainer(c.id)
             records.withLockedValue { $0[c.id] = nil }
@@ -102,7 +103,8 @@ extension ContainerService {
             execIDs: execIDs.isEmpty ? nil : execIDs, hostConfig: c.hostConfig,
             graphDriver: .init(name: "overlay2", data: ["MergedDir": rootfs(c.id), "UpperDir": upper,
                                                          "WorkDir": (upper as NSString).deletingLastPathComponent + "/work"]),
-            mounts: c.mounts, config: { var cfg = c.config; cfg.hostConfig = nil; return cfg }())
+            mounts: c.mounts, config: { var cfg = c.config; cfg.hostConfig = nil; return cfg }(),
+            networkSettings: networkSettings(c))
     }
 
     public func list(_ p: ContainerListParams) throws -> [ContainerSummary] {
@@ -128,6 +130,10 @@ extension ContainerService {
             if let before, c.createdAt >= before { return false }
             if let since, c.createdAt <= since { return false }
             if let v = filters["volume"], !c.mounts.contains(where: { m in v.contains { $0 == m.name || $0 == m.destination } }) { return false }
+            if let v = filters["network"] {
+                let mine = c.endpoints ?? [:]
+                if !v.contains(where: { f in mine.keys.contains(f) || mine.values.contains { $0.networkID == f || (!f.isEmpty && $0.networkID.hasPrefix(f)) } }) { return false }
+            }
             if let v = filters["health"] {
                 let h = c.state.health?.status ?? "none"
                 if !v.contains(h) { return false }
@@ -139,7 +145,8 @@ extension ContainerService {
             ContainerSummary(id: c.id, names: ["/" + c.name], image: c.image, imageID: c.imageID,
                              command: ([c.path] + c.args).map(Self.quoteIfNeeded).joined(separator: " "),
                              created: Int64(c.createdAt), state: c.state.status, status: Self.statusText(c.state),
-                             labels: c.config.labels ?? [:], mounts: c.mounts, networkMode: c.hostConfig.networkMode ?? "default")
+                             labels: c.config.labels ?? [:], mounts: c.mounts, networkMode: c.hostConfig.networkMode ?? "default",
+                             ports: portSummaries(c), networks: c.endpoints ?? [:])
         }
     }
 

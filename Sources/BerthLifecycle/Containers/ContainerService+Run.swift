@@ -39,6 +39,12 @@ extension ContainerService {
         try ensureMounted(id)
         // A runtime state left by a crash between exit and cleanup would make `create` fail.
         if hasRuntimeState(id) { _ = try? runRuntime(["delete", "--force", id]) }
+        // The previous run's teardown (an exit just before this start) must be over.
+        if let pending = slot(id).live.withLockedValue({ $0.deleting }) { await pending.value }
+        do { try await startNetworking(id) } catch {
+            _ = try? update(id) { r in r.state.error = "\(error)" }
+            throw error
+        }
         var args = ["--id", id, "--bundle", bundle(id), "--runtime", options.runtime, "--runtime-root", runtimeRoot,
                     "--state-dir", dir]
         let log = c.hostConfig.logConfig
@@ -54,12 +60,16 @@ extension ContainerService {
         do {
             try await Blocking.run { [options] in try MonitorLink.launch(options.monitor, args: launchArgs) }
         } catch let f as MonitorLink.MonitorFailure {
+            await stopNetworking(id)
             let (code, invalid) = Self.startFailureCode(f.message)
             try update(id) { r in
                 r.state.error = f.message; r.state.exitCode = code; r.state.running = false
                 r.state.status = r.hasBeenStarted ? "exited" : "created"
             }
             throw invalid ? LifecycleError.invalidArgument(f.message) : LifecycleError.internalError(f.message)
+        } catch {
+            await stopNetworking(id)
+            throw error
         }
         let started = try update(id) { r in
             r.state = ContainerState(status: "running")
@@ -136,8 +146,12 @@ extension ContainerService {
         }) else { return }
         // The runtime's state and cgroup go while the waiters are answered (`wait` returns sooner);
         // `remove` waits for this delete rather than running its own.
-        let deleting: Task<Void, Never>? = hasRuntimeState(id)
-            ? Task { [self] in _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } } : nil
+        let deleteState = hasRuntimeState(id)
+        let deleting: Task<Void, Never>? = deleteState || c.sandbox != nil
+            ? Task { [self] in
+                if deleteState { _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } }
+                await stopNetworking(id)
+            } : nil
         s.live.withLockedValue { $0.deleting = deleting }
         emit(c, "die", extra: ["exitCode": String(c.state.exitCode)])
         wake(id, state: c.state)
@@ -344,6 +358,8 @@ extension ContainerService {
     /// finished while the daemon was away (and apply their restart policies).
     public func restore() async {
         let all = records.withLockedValue { Array($0.values) }
+        // Stopped containers whose namespace outlived an interrupted teardown release it now.
+        for c in all where !c.state.running && !c.state.restarting && c.sandbox != nil { await stopNetworking(c.id) }
         for c in all {
             if c.state.status == "removing" {
                 _ = try? await remove(ContainerRemoveParams(id: c.id, force: true, volumes: false))
@@ -366,6 +382,9 @@ extension ContainerService {
             let dir = stateDir(c.id)
             if MonitorLink.alivePid(dir) != nil {
                 Log.info("restored container \(c.id.prefix(12)) (pid \(c.state.pid))")
+                if let sandbox = c.sandbox {
+                    await networks.restore(containerID: c.id, name: c.name, sandbox: sandbox, endpoints: c.endpoints ?? [:])
+                }
                 await watch(c.id, generation: generation)
                 startHealthcheck(c.id)
             } else {

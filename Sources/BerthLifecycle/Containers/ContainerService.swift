@@ -49,6 +49,7 @@ public final class ContainerService: Sendable {
     let options: ContainerServiceOptions
     let images: ImageService
     let volumes: VolumeService
+    let networks: NetworkService
     let events: EventBus
     let builder: SpecBuilder
     let records = NIOLockedValueBox<[String: ContainerRecord]>([:])
@@ -64,8 +65,9 @@ public final class ContainerService: Sendable {
     /// under a long run root (128 bits of the ID are as unique as all 256).
     func stateDir(_ id: String) -> String { "\(options.runRoot)/c/\(id.prefix(32))" }
 
-    public init(options: ContainerServiceOptions, images: ImageService, volumes: VolumeService, events: EventBus) throws {
-        self.options = options; self.images = images; self.volumes = volumes; self.events = events
+    public init(options: ContainerServiceOptions, images: ImageService, volumes: VolumeService, networks: NetworkService,
+                events: EventBus) throws {
+        self.options = options; self.images = images; self.volumes = volumes; self.networks = networks; self.events = events
         var host = SpecHost.current()
         host.initBinary = options.initBinary
         host.cgroupParent = options.cgroupParent

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import BerthWire
 import BerthOS
+import BerthNetwork
 
 /// `berth-lifecycled`: `serve` (the default) runs the daemon; `call` sends one wire request, for
 /// scripts, the demo and debugging.
@@ -45,6 +46,18 @@ struct Serve: AsyncParsableCommand {
     var initPath: String?
     @Option(name: .long, help: "Parent cgroup of every container.")
     var cgroupParent = "/berth"
+    @Option(name: .long, help: "The default bridge network's Linux bridge.")
+    var bridge = "berth0"
+    @Option(name: .long, help: "The default bridge's address and prefix (its subnet follows).")
+    var bip = "10.87.0.1/16"
+    @Option(name: .long, help: "Subnets of new networks, as base=10.88.0.0/13,size=20. Repeatable.")
+    var defaultAddressPool: [String] = []
+    @Option(name: .long, help: "Prefix of user-defined networks' bridge names.")
+    var bridgePrefix = "br-"
+    @Option(name: .long, help: "Prefix of Berth's iptables chains.")
+    var iptablesChainPrefix = "BERTH"
+    @Option(name: .long, help: "Directories holding the CNI plugins (colon-separated).")
+    var cniPath = "/usr/lib/cni:/opt/cni/bin"
     @Option(name: .long, help: "Write the daemon's pid here.")
     var pidfile: String?
     @Flag(name: [.customShort("D"), .long], help: "Debug logging.")
@@ -53,9 +66,20 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         Log.debugEnabled = debug
         signal(SIGPIPE, SIG_IGN)
-        let opts = DaemonOptions(root: root, runRoot: runRoot, socket: socket, insecureRegistries: insecureRegistry,
+        var pools: [AddressPool] = []
+        for p in defaultAddressPool {
+            guard let pool = AddressPool(parsing: p) else {
+                Log.error("invalid --default-address-pool \(p): want base=<subnet>,size=<prefix length>")
+                throw ExitCode(1)
+            }
+            pools.append(pool)
+        }
+        var opts = DaemonOptions(root: root, runRoot: runRoot, socket: socket, insecureRegistries: insecureRegistry,
                                  authFile: authFile, platform: platform, runtime: runtime, monitor: monitor,
                                  initBinary: initPath, cgroupParent: cgroupParent)
+        opts.network = NetworkServiceOptions(runRoot: runRoot, defaultBridge: bridge, defaultBridgeIP: bip,
+                                             pools: pools.isEmpty ? nil : pools, bridgePrefix: bridgePrefix,
+                                             chainPrefix: iptablesChainPrefix, cniPath: cniPath.split(separator: ":").map(String.init))
         let daemon: LifecycleDaemon
         do { daemon = try LifecycleDaemon(options: opts) } catch {
             Log.error("\(error)")

@@ -5,6 +5,7 @@ import BerthOS
 import BerthRegistry
 import BerthWire
 import NIOConcurrencyHelpers
+import NIOPosix
 
 /// Where one berth-lifecycled instance lives; every path is a flag so tests run isolated instances.
 public struct DaemonOptions: Sendable {
@@ -20,6 +21,8 @@ public struct DaemonOptions: Sendable {
     /// The init for `Init: true` (default: docker.io's docker-init / tini-static if installed).
     public var initBinary: String?
     public var cgroupParent: String
+    /// Bridges, subnets, iptables chains and CNI plugins (`runRoot` follows this struct's).
+    public var network: NetworkServiceOptions
 
     public init(root: String = "/var/lib/berth", runRoot: String = "/run/berth", socket: String? = nil,
                 insecureRegistries: [String] = [], authFile: String? = nil, platform: String? = nil,
@@ -31,6 +34,7 @@ public struct DaemonOptions: Sendable {
         self.initBinary = initBinary ?? ["/usr/bin/docker-init", "/usr/libexec/docker/docker-init", "/usr/bin/tini-static"]
             .first { access($0, X_OK) == 0 }
         self.cgroupParent = cgroupParent
+        self.network = NetworkServiceOptions(runRoot: runRoot)
     }
 
     /// A program installed beside this executable (else by PATH lookup at run time).
@@ -48,6 +52,7 @@ public final class LifecycleDaemon: Sendable {
     public let images: ImageService
     public let containers: ContainerService
     public let volumes: VolumeService
+    public let networks: NetworkService
     public let events: EventBus
     let lockFD: Int32
 
@@ -73,12 +78,17 @@ public final class LifecycleDaemon: Sendable {
                                   usage: { users.images($0) })
         volumes = try VolumeService(root: options.root, usage: { users.volumes($0) })
         events = EventBus()
+        var net = options.network
+        net.runRoot = options.runRoot
+        networks = try NetworkService(options: net, meta: images.meta, events: events, group: MultiThreadedEventLoopGroup.singleton)
         containers = try ContainerService(
             options: ContainerServiceOptions(root: options.root, runRoot: options.runRoot, runtime: options.runtime,
                                              monitor: options.monitor, initBinary: options.initBinary,
                                              cgroupParent: options.cgroupParent),
-            images: images, volumes: volumes, events: events)
+            images: images, volumes: volumes, networks: networks, events: events)
         users.set(containers)
+        let containers = self.containers
+        networks.setUsers { containers.networkUsers($0) }
     }
 
     /// Takes an exclusive lock on the data root: two daemons on one root would corrupt it.
@@ -125,6 +135,7 @@ public final class LifecycleDaemon: Sendable {
         images.register(on: &r, events: events)
         containers.register(on: &r)
         volumes.register(on: &r)
+        networks.register(on: &r, containers: containers)
         return r
     }
 }

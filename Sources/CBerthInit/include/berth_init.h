@@ -175,8 +175,10 @@ long berth_fs_type(const char *path);
 // 5 socket, 6 address, 7 bind, 8 listen, 9 thread.
 int berth_netns_create(const char *path, int *stage);
 // A socket (SOCK_STREAM listens with `backlog` unless it is negative) bound to addr:port inside
-// the namespace at `path` (NULL: the caller's own), close-on-exec and non-blocking.
-int berth_netns_socket(const char *path, int domain, int type, const char *addr, int port, int backlog, int *stage);
+// the namespace at `path` (NULL: the caller's own), close-on-exec and non-blocking; `reuse` sets
+// SO_REUSEADDR.
+int berth_netns_socket(const char *path, int domain, int type, const char *addr, int port, int backlog, int reuse,
+                       int *stage);
 int berth_socket_port(int fd);
 dev_t berth_makedev(unsigned int major, unsigned int minor);
 
