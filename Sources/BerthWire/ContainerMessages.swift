@@ -173,7 +173,9 @@ public struct HostConfig: Codable, Sendable, Equatable {
                 shmSize: Int64? = nil, oomScoreAdj: Int? = nil, oomKillDisable: Bool? = nil,
                 networkMode: String? = nil, restartPolicy: RestartPolicy? = nil, autoRemove: Bool? = nil,
                 logConfig: LogConfig? = nil, groupAdd: [String]? = nil, dns: [String]? = nil,
-                dnsSearch: [String]? = nil, extraHosts: [String]? = nil) {
+                dnsSearch: [String]? = nil, extraHosts: [String]? = nil, portBindings: [String: [PortBinding]?]? = nil,
+                publishAllPorts: Bool? = nil) {
+        self.portBindings = portBindings; self.publishAllPorts = publishAllPorts
         self.binds = binds; self.mounts = mounts; self.tmpfs = tmpfs
         self.memory = memory; self.memorySwap = memorySwap; self.memoryReservation = memoryReservation
         self.nanoCpus = nanoCpus; self.cpuShares = cpuShares; self.cpuPeriod = cpuPeriod; self.cpuQuota = cpuQuota

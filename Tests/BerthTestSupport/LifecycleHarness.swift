@@ -52,6 +52,7 @@ public final class LifecycleHarness: @unchecked Sendable {
     public let chainPrefix: String
 
     public init(extraArgs: [String] = []) throws {
+        _ = Self.portmapChainsPreexisted
         var template = Array("/tmp/berth-test-lc-XXXXXX".utf8CString)
         guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }
         dir = String(cString: p)
@@ -145,9 +146,36 @@ public final class LifecycleHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    /// Whether the CNI portmap plugin's shared chains were there before any test ran (then they
+    /// are someone else's and stay).
+    static let portmapChainsPreexisted: Bool = iptables(["-t", "nat", "-S", "CNI-HOSTPORT-DNAT"]).status == 0
+
+    @discardableResult
+    static func iptables(_ args: [String]) -> (status: Int32, output: String) {
+        let exe = "/usr/sbin/iptables"
+        guard let r = try? Subprocess.run(path: exe, args: [exe, "-w"] + args, env: [], captureStderr: true) else { return (127, "") }
+        return (r.status, String(decoding: r.output, as: UTF8.self))
+    }
+
+    /// The portmap plugin leaves its shared chains behind after the last port is unpublished;
+    /// they go once no test publishes a port any more (no per-container chain is left in them).
+    static func removePortmapChains() {
+        guard !portmapChainsPreexisted else { return }
+        let dnat = iptables(["-t", "nat", "-S", "CNI-HOSTPORT-DNAT"])
+        guard dnat.status == 0, !dnat.output.contains("-A CNI-HOSTPORT-DNAT") else { return }
+        iptables(["-t", "nat", "-D", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"])
+        iptables(["-t", "nat", "-D", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"])
+        iptables(["-t", "nat", "-D", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"])
+        for chain in ["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"] {
+            iptables(["-t", "nat", "-F", chain])
+            iptables(["-t", "nat", "-X", chain])
+        }
+    }
+
     /// This instance's bridges (found by their addresses in its own subnets) and iptables chains.
     func removeNetworking() {
         Firewall(prefix: chainPrefix).removeAll()
+        Self.removePortmapChains()
         let ip = "/usr/sbin/ip"
         guard let r = try? Subprocess.run(path: ip, args: [ip, "-o", "-4", "addr", "show", "type", "bridge"], env: [],
                                           captureOutput: true) else { return }

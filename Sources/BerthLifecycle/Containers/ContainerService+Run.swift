@@ -226,6 +226,9 @@ extension ContainerService {
                 throw LifecycleError.internalError("container \(id) did not exit within 30 s of SIGKILL")
             }
         }
+        // As with dockerd, a stopped container's ports and addresses are free when stop returns
+        // (`docker stop a && docker run -p <same port> …`).
+        await slot(id).live.withLockedValue { $0.deleting }?.value
         if let c = record(id) { emit(c, "stop") }
         return ContainerChangeResult(notModified: false)
     }
