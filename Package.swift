@@ -59,6 +59,7 @@ let package = Package(
                 "BerthOS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // OCI image types, digests, references, content store, layer unpack, snapshots.
