@@ -114,7 +114,15 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle", "BerthNetwork", "BerthOS"], path: "Tests/BerthTestSupport"),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthArchive", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthOS"]),
+        .testTarget(
+            name: "BerthNetworkTests",
+            dependencies: [
+                "BerthNetwork", "BerthOS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
