@@ -124,7 +124,7 @@ struct LifecycleNetworkTests: LifecycleDriving {
             #expect((try await network(c, a)).containers[web]?.ipv4Address.hasPrefix(webIP + "/") == true)
 
             // Same network: by name and alias, ping and HTTP.
-            let (code, out) = try await runOutput(c, ["sh", "-c", "cat /etc/resolv.conf; ping -c1 -W2 berth-test-web && wget -q -T 3 -O- http://www/index.html"]) { p in
+            let (code, out) = try await runOutput(c, ["sh", "-c", "cat /etc/resolv.conf; ping -c1 -W2 berth-test-web && timeout 5 wget -q -O- http://www/index.html"]) { p in
                 p.hostConfig = HostConfig(networkMode: "berth-test-a")
             }
             #expect(code == 0 && out.contains("nameserver 127.0.0.11") && out.contains("hello \(web.prefix(12))"), "\(out)")
@@ -138,7 +138,7 @@ struct LifecycleNetworkTests: LifecycleDriving {
             #expect(seen.code == 0, "\(seen.output)")
 
             // Another network: neither the name nor the address is reachable.
-            let (isoCode, isoOut) = try await runOutput(c, ["sh", "-c", "nslookup berth-test-web 127.0.0.11 >/dev/null 2>&1 && echo RESOLVED; wget -q -T 2 -O- http://\(webIP)/index.html && echo REACHED; exit 0"]) { p in
+            let (isoCode, isoOut) = try await runOutput(c, ["sh", "-c", "nslookup berth-test-web 127.0.0.11 >/dev/null 2>&1 && echo RESOLVED; timeout 3 wget -q -O- http://\(webIP)/index.html && echo REACHED; exit 0"]) { p in
                 p.hostConfig = HostConfig(networkMode: "berth-test-b")
             }
             #expect(isoCode == 0 && !isoOut.contains("RESOLVED") && !isoOut.contains("REACHED"), "\(isoOut)")
@@ -287,7 +287,7 @@ struct LifecycleNetworkTests: LifecycleDriving {
             #expect(throws: OSError.self) {
                 _ = try NetNS.boundSocket(namespace: nil, kind: .tcp, address: "127.0.0.1", port: port, backlog: -1, reuseAddress: true)
             }
-            let ping = try await exec(c2, probe, ["wget", "-q", "-T", "3", "-O-", "http://berth-test-web/index.html"])
+            let ping = try await exec(c2, probe, ["timeout", "5", "wget", "-q", "-O-", "http://berth-test-web/index.html"])
             #expect(ping.code == 0 && ping.output.hasPrefix("hello"), "\(ping.output)")
             #expect(try hostGet("http://127.0.0.1:\(port)/index.html").status == 0)
 
