@@ -124,9 +124,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
+        .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthNetwork", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -136,6 +136,10 @@ struct LifecycleNetworkTests: LifecycleDriving {
             try await start(c, late)
             let seen = try await exec(c, probe, ["ping", "-c1", "-W2", "berth-test-late"])
             #expect(seen.code == 0, "\(seen.output)")
+            // A rename is seen at once.
+            _ = try await c.call("container.rename", ContainerRenameParams(id: late, name: "berth-test-later"), returning: Empty.self)
+            #expect(try await exec(c, probe, ["nslookup", "berth-test-later", "127.0.0.11"]).code == 0)
+            #expect(try await exec(c, probe, ["nslookup", "berth-test-late", "127.0.0.11"]).code != 0)
 
             // Another network: neither the name nor the address is reachable.
             let (isoCode, isoOut) = try await runOutput(c, ["sh", "-c", "nslookup berth-test-web 127.0.0.11 >/dev/null 2>&1 && echo RESOLVED; timeout 3 wget -q -O- http://\(webIP)/index.html && echo REACHED; exit 0"]) { p in

@@ -72,6 +72,7 @@ extension ContainerService {
         if name == c.name { throw LifecycleError.invalidArgument("Renaming a container with the same name as its current name") }
         let old = c.name
         let n = try update(c.id) { $0.name = name }
+        if n.state.running, n.sandbox != nil { networks.rename(containerID: n.id, name: name, endpoints: n.endpoints ?? [:]) }
         emit(n, "rename", extra: ["oldName": "/" + old])
     }
 

@@ -187,15 +187,28 @@ extension NetworkService {
         if !dnsLeft { await dns.stop(containerID: containerID) } else { dns.setNetworks(containerID: containerID, networks: dnsNetworks(sandbox)) }
     }
 
+    /// A renamed running container answers to its new name (Docker updates its DNS records too).
+    func rename(containerID: String, name: String, endpoints: [String: EndpointState]) {
+        for e in endpoints.values where record(e.networkID)?.hasDNS == true && !e.ipAddress.isEmpty {
+            dns.removeEndpoint(network: e.networkID, containerID: containerID)
+            dns.addEndpoint(network: e.networkID, DNSEndpoint(containerID: containerID, names: Self.dnsNames(name, e), ipv4: e.ipAddress, ipv6: nil))
+        }
+    }
+
+    /// The container name first (PTR answers use it), then its aliases.
+    static func dnsNames(_ name: String, _ e: EndpointState) -> [String] {
+        var names = [name]
+        for a in e.aliases ?? [] where !names.contains(a) { names.append(a) }
+        return names
+    }
+
     func dnsNetworks(_ s: SandboxState) -> [String] { s.interfaces.keys.filter { record($0)?.hasDNS == true }.sorted() }
 
     /// Registers the container's names on a network and, the first time, starts answering its
     /// queries on 127.0.0.11:53 inside its namespace.
     func addDNS(containerID: String, name: String, sandbox: SandboxState, network n: NetworkRecord, endpoint: EndpointState) async throws {
         ensureDNSNetwork(n, except: containerID)
-        var names = [name]
-        for a in endpoint.aliases ?? [] where !names.contains(a) { names.append(a) }
-        dns.addEndpoint(network: n.id, DNSEndpoint(containerID: containerID, names: names, ipv4: endpoint.ipAddress, ipv6: nil))
+        dns.addEndpoint(network: n.id, DNSEndpoint(containerID: containerID, names: Self.dnsNames(name, endpoint), ipv4: endpoint.ipAddress, ipv6: nil))
         if dns.isServing(containerID: containerID) {
             dns.setNetworks(containerID: containerID, networks: dnsNetworks(sandbox))
             return
@@ -218,9 +231,7 @@ extension NetworkService {
         }
         guard !known else { return }
         let endpoints = users(of: n.id).filter { $0.running && !$0.endpoint.ipAddress.isEmpty && $0.containerID != except }.map { u in
-            var names = [u.name]
-            for a in u.endpoint.aliases ?? [] where !names.contains(a) { names.append(a) }
-            return DNSEndpoint(containerID: u.containerID, names: names, ipv4: u.endpoint.ipAddress, ipv6: nil)
+            DNSEndpoint(containerID: u.containerID, names: Self.dnsNames(u.name, u.endpoint), ipv4: u.endpoint.ipAddress, ipv6: nil)
         }
         dns.setNetwork(id: n.id, name: n.name, endpoints: endpoints)
     }
