@@ -17,7 +17,7 @@ final class EventLog: @unchecked Sendable {
 /// berth-lifecycled driven over its socket, against a real registry (docker-registry on 127.0.0.1)
 /// seeded with skopeo from OCI layouts built from busybox-static.
 @Suite(.serialized, .enabled(if: LifecycleHarness.available && TestRegistry.available))
-struct LifecycleImageTests {
+struct LifecycleImageTests: LifecycleDriving {
     /// A daemon and a registry for `body`, both torn down afterwards, also on failure.
     func withStack(auth: TestRegistry.Auth = .none, _ body: (LifecycleHarness, TestRegistry, WireClient) async throws -> Void) async throws {
         try await LifecycleHarness.withStack(auth: auth, report: { Issue.record(Comment(rawValue: $0)) }, body)
@@ -30,17 +30,6 @@ struct LifecycleImageTests {
                          progress: ProgressEvent.self) { log.add($0) }
     }
 
-    func expectWireError(_ code: Int, containing text: String, _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected error \(code) containing \"\(text)\"")
-        } catch let e as WireError {
-            #expect(e.code == code, "\(e)")
-            #expect(e.message.contains(text), "\(e.message)")
-        } catch {
-            Issue.record("unexpected error \(error)")
-        }
-    }
 
     @Test func pullListInspectHistoryTagRemove() async throws {
         try await withStack { lc, registry, c in
@@ -89,13 +78,13 @@ struct LifecycleImageTests {
             // The unpacked snapshots, mounted as a container's rootfs, show the whiteout and the opaque dir.
             let mount = try await c.call("snapshot.prepare", SnapshotPrepareParams(key: "berth-test-c1", image: ref), returning: SnapshotMount.self)
             #expect(mount.lowerDirs.count == 3)
-            await expectWireError(409, containing: "already exists") {
+            await expectError(409, "already exists") {
                 _ = try await c.call("snapshot.prepare", SnapshotPrepareParams(key: "berth-test-c1", image: ref), returning: SnapshotMount.self)
             }
-            await expectWireError(400, containing: "invalid snapshot key") {
+            await expectError(400, "invalid snapshot key") {
                 _ = try await c.call("snapshot.prepare", SnapshotPrepareParams(key: "../../escape", image: ref), returning: SnapshotMount.self)
             }
-            await expectWireError(404, containing: "no such snapshot") {
+            await expectError(404, "no such snapshot") {
                 _ = try await c.call("snapshot.remove", SnapshotKeyParams(key: "berth-test-none"), returning: Empty.self)
             }
             let target = lc.dir + "/rootfs"
@@ -134,14 +123,14 @@ struct LifecycleImageTests {
             let inspect = try await c.call("image.inspect", ImageRefParams(reference: ref), returning: ImageInspect.self)
             #expect(inspect.architecture == "arm64", "the tag follows the last pull")
 
-            await expectWireError(404, containing: "no matching manifest for linux/s390x") { _ = try await pull(c, ref, platform: "linux/s390x") }
-            await expectWireError(404, containing: "manifest unknown") { _ = try await pull(c, "\(registry.host)/mp:nope") }
-            await expectWireError(400, containing: "invalid reference format") { _ = try await pull(c, "team/Upper") }
-            await expectWireError(404, containing: "No such image: nope") {
+            await expectError(404, "no matching manifest for linux/s390x") { _ = try await pull(c, ref, platform: "linux/s390x") }
+            await expectError(404, "manifest unknown") { _ = try await pull(c, "\(registry.host)/mp:nope") }
+            await expectError(400, "invalid reference format") { _ = try await pull(c, "team/Upper") }
+            await expectError(404, "No such image: nope") {
                 _ = try await c.call("image.inspect", ImageRefParams(reference: "nope"), returning: ImageInspect.self)
             }
-            await expectWireError(-32602, containing: "missing reference") { _ = try await c.call("image.inspect", Empty(), returning: RawJSON.self) }
-            await expectWireError(-32601, containing: "no such method") { _ = try await c.call("image.frobnicate", Empty(), returning: RawJSON.self) }
+            await expectError(-32602, "missing reference") { _ = try await c.call("image.inspect", Empty(), returning: RawJSON.self) }
+            await expectError(-32601, "no such method") { _ = try await c.call("image.frobnicate", Empty(), returning: RawJSON.self) }
             // The connection survives errors.
             _ = try await c.call("system.ping", Empty(), returning: RawJSON.self)
         }
@@ -180,8 +169,8 @@ struct LifecycleImageTests {
             let image = try TestImages.busybox(in: layout(lc, "bb"))
             try registry.push(image.ociReference, to: "private/bb", tag: "latest")
             let ref = "\(registry.host)/private/bb"
-            await expectWireError(401, containing: "unauthorized") { _ = try await pull(c, ref) }
-            await expectWireError(401, containing: "unauthorized") {
+            await expectError(401, "unauthorized") { _ = try await pull(c, ref) }
+            await expectError(401, "unauthorized") {
                 _ = try await pull(c, ref, auth: RegistryAuth(username: "berth", password: "wrong"))
             }
             let r = try await pull(c, ref, auth: RegistryAuth(username: "berth", password: "s3cret"))
@@ -273,7 +262,7 @@ struct LifecycleImageTests {
             let md = try b.addBlob(mbytes)
             try b.tag(Descriptor(mediaType: MediaType.ociManifest, digest: md, size: Int64(mbytes.count)), as: "bogus")
             try registry.push("oci:\(layout(lc, "bogus")):bogus", to: "bogus", tag: "1")
-            await expectWireError(500, containing: "invalid image config \(cfg)") { _ = try await pull(c, "\(registry.host)/bogus:1") }
+            await expectError(500, "invalid image config \(cfg)") { _ = try await pull(c, "\(registry.host)/bogus:1") }
 
             // A layer the registry lost, one it serves corrupted (same size), one truncated: one image each.
             var images: [String: TestImage] = [:]
@@ -284,18 +273,18 @@ struct LifecycleImageTests {
             }
             func layerOf(_ name: String) -> Descriptor { images[name]!.manifest.layers[0] }
             try FileManager.default.removeItem(atPath: registryBlob(registry, layerOf("lost").digest))
-            await expectWireError(404, containing: "blob unknown") { _ = try await pull(c, "\(registry.host)/lost:1") }
+            await expectError(404, "blob unknown") { _ = try await pull(c, "\(registry.host)/lost:1") }
 
             let corruptPath = registryBlob(registry, layerOf("corrupt").digest)
             var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: corruptPath)))
             bytes[bytes.count / 2] ^= 0xff
             try Data(bytes).write(to: URL(fileURLWithPath: corruptPath))
-            await expectWireError(500, containing: "digest mismatch") { _ = try await pull(c, "\(registry.host)/corrupt:1") }
+            await expectError(500, "digest mismatch") { _ = try await pull(c, "\(registry.host)/corrupt:1") }
 
             let cutPath = registryBlob(registry, layerOf("cut").digest)
             let whole = try Data(contentsOf: URL(fileURLWithPath: cutPath))
             try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cutPath))
-            await expectWireError(500, containing: "\(layerOf("cut").digest)") { _ = try await pull(c, "\(registry.host)/cut:1") }
+            await expectError(500, "\(layerOf("cut").digest)") { _ = try await pull(c, "\(registry.host)/cut:1") }
 
             for name in ["lost", "corrupt", "cut"] {
                 let d = layerOf(name).digest
@@ -366,7 +355,7 @@ struct LifecycleImageTests {
             try? FileManager.default.removeItem(atPath: bad + "/x")
             _ = try Command.run("/bin/tar", ["-C", bad, "-cf", lc.dir + "/bad.tar", "."])
             _ = try await c.call("image.remove", ImageRemoveParams(reference: "busybox"), returning: [ImageDeleteItem].self)
-            await expectWireError(500, containing: "Unrecognized archive format") {
+            await expectError(500, "Unrecognized archive format") {
                 _ = try await c.call("image.load", ImageLoadParams(path: lc.dir + "/bad.tar"), returning: ImageLoadResult.self)
             }
             let info = try await c.call("system.info", Empty(), returning: SystemInfo.self)
