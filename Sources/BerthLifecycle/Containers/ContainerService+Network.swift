@@ -123,6 +123,7 @@ extension ContainerService {
                 r.endpoints = all
             }
             try writeHosts(updated)
+            for e in result.endpoints.values { networkEvent("connect", networkID: e.networkID, container: id) }
         } catch {
             await networks.tearDown(containerID: id, sandbox: result.sandbox)
             _ = try? update(id) { $0.sandbox = nil }
@@ -139,6 +140,13 @@ extension ContainerService {
             r.sandbox = nil
             r.endpoints = r.endpoints?.mapValues(Self.cleared)
         }
+        for networkID in sandbox.interfaces.keys { networkEvent("disconnect", networkID: networkID, container: id) }
+    }
+
+    /// Docker's `network connect`/`disconnect` events (also at each start and stop).
+    func networkEvent(_ action: String, networkID: String, container: String) {
+        guard let n = networks.record(networkID) else { return }
+        events.publish(type: "network", action: action, id: n.id, attributes: ["container": container, "name": n.name, "type": n.driver])
     }
 
     static func cleared(_ e: EndpointState) -> EndpointState {
@@ -264,7 +272,7 @@ extension ContainerService {
             } else {
                 _ = try update(c.id) { r in var all = r.endpoints ?? [:]; all[n.name] = settings; r.endpoints = all }
             }
-            events.publish(type: "network", action: "connect", id: n.id, attributes: ["container": c.id, "name": n.name, "type": n.driver])
+            networkEvent("connect", networkID: n.id, container: c.id)
         }
     }
 
@@ -286,7 +294,7 @@ extension ContainerService {
             } else {
                 _ = try update(c.id) { $0.endpoints?[n.name] = nil }
             }
-            events.publish(type: "network", action: "disconnect", id: n.id, attributes: ["container": c.id, "name": n.name, "type": n.driver])
+            networkEvent("disconnect", networkID: n.id, container: c.id)
         }
     }
 
