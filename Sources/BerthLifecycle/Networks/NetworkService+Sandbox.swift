@@ -61,6 +61,12 @@ extension NetworkService {
     /// the host's routes and its iptables rules applied.
     func prepare(_ n: NetworkRecord) throws {
         guard n.driver == "bridge", !applied.withLockedValue({ $0.contains(n.id) }) else { return }
+        // Containers starting together: one applies the rules, the others wait for it.
+        try prepareLock.withLock { () throws in try prepareLocked(n) }
+    }
+
+    private func prepareLocked(_ n: NetworkRecord) throws {
+        guard !applied.withLockedValue({ $0.contains(n.id) }) else { return }
         guard let subnet = IPv4Subnet(n.subnet) else { throw LifecycleError.internalError("network \(n.name) has no subnet") }
         if let r = HostRoutes.conflict(subnet, routes: HostRoutes.current(), ignoring: [n.bridge]) {
             throw LifecycleError.forbidden("network \(n.name) (\(subnet)) overlaps the host's route \(r.subnet) on \(r.interface)")

@@ -74,6 +74,8 @@ public final class NetworkService: Sendable {
     let usersHook = NIOLockedValueBox<(@Sendable (String) -> [NetworkUser])?>(nil)
     /// Serialises create/remove so two creates can't take one subnet.
     let changeLock = NIOLock()
+    /// Serialises applying a network's iptables rules.
+    let prepareLock = NIOLock()
 
     var netnsDir: String { options.runRoot + "/netns" }
     var ipamDir: String { options.runRoot + "/cni/networks" }
