@@ -29,10 +29,46 @@ public struct BerthdCommand: AsyncParsableCommand {
     var insecureRegistry: [String] = []
     @Option(name: .long, help: "berth-lifecycled to start (default: beside this program).")
     var lifecycled: String?
+    @Option(name: [.customShort("b"), .long], help: "The default bridge network's Linux bridge (berth-lifecycled's default: berth0).")
+    var bridge: String?
+    @Option(name: .long, help: "The default bridge's address with its prefix, e.g. 10.87.0.1/16.")
+    var bip: String?
+    @Option(name: .long, help: "Where new networks get their subnets: base=10.88.0.0/13,size=20. Repeatable.")
+    var defaultAddressPool: [String] = []
+    @Option(name: .long, help: "Prefix of user-defined networks' bridge names (Berth's own; for tests).")
+    var bridgePrefix: String?
+    @Option(name: .long, help: "Prefix of Berth's iptables chains (Berth's own; for tests).")
+    var iptablesChainPrefix: String?
 
     public init() {}
 
     public static func entry() async { await main(nil) }
+
+    /// Refuses networking flags berth-lifecycled could not start with, before anything starts.
+    public func validate() throws {
+        // dockerd's `--bridge none` turns the default bridge off; berth-lifecycled always has one.
+        if bridge == "none" { throw ValidationError("--bridge none is not supported: the default bridge network cannot be disabled") }
+        if let bip, bip.split(separator: "/").count != 2 {
+            throw ValidationError("invalid --bip \(bip): want an address with its prefix length, like 10.87.0.1/16")
+        }
+        for p in defaultAddressPool {
+            let keys = Set(p.split(separator: ",").compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+            guard keys == ["base", "size"] else {
+                throw ValidationError("invalid --default-address-pool \(p): want base=<subnet>,size=<prefix length>")
+            }
+        }
+    }
+
+    /// The flags berth-lifecycled gets for its networks (same names there).
+    var networkArgs: [String] {
+        var args: [String] = []
+        if let bridge { args += ["--bridge", bridge] }
+        if let bip { args += ["--bip", bip] }
+        for p in defaultAddressPool { args += ["--default-address-pool", p] }
+        if let bridgePrefix { args += ["--bridge-prefix", bridgePrefix] }
+        if let iptablesChainPrefix { args += ["--iptables-chain-prefix", iptablesChainPrefix] }
+        return args
+    }
 
     public func run() async throws {
         signal(SIGPIPE, SIG_IGN)
@@ -45,11 +81,13 @@ public struct BerthdCommand: AsyncParsableCommand {
         let wireSocket: String
         if let s = lifecycleSocket {
             wireSocket = s
+            if !networkArgs.isEmpty { Self.log("networking flags are ignored with --lifecycle-socket: pass them to that berth-lifecycled") }
         } else {
             wireSocket = execRoot + "/lifecycle.sock"
             var args = ["serve", "--root", dataRoot, "--run-root", execRoot, "--socket", wireSocket]
             if let cgroupParent { args += ["--cgroup-parent", cgroupParent] }
             for r in insecureRegistry { args += ["--insecure-registry", r] }
+            args += networkArgs
             if debug { args.append("--debug") }
             let binary = lifecycled ?? LifecycleChild.sibling("berth-lifecycled")
             do { child = try LifecycleChild.start(binary: binary, args: args) } catch {

@@ -108,6 +108,7 @@ final class Router: Sendable {
         case (.DELETE, _) where seg.count >= 2 && seg[0] == "images":
             try await imageRemove(seg[1...].joined(separator: "/"), r, w)
         case (_, 1...2) where seg[0] == "volumes": try await volumes(r, seg, w)
+        case (_, 1...3) where seg[0] == "networks": try await networks(r, seg, w)
         default:
             throw EngineError.notFound("page not found")
         }

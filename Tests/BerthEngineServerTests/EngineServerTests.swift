@@ -39,9 +39,9 @@ struct EngineServerTests {
     }
 
     /// A fake lifecycle daemon and an EngineServer on sockets in a temp dir.
-    func withServer(_ body: (String) async throws -> Void) async throws {
+    func withServer(router: WireRouter = EngineServerTests.fakeLifecycle(), _ body: (String) async throws -> Void) async throws {
         try await withTempDir(prefix: "berth-engine-test") { dir in
-            let wire = try await WireServer.start(path: dir + "/wire.sock", router: Self.fakeLifecycle())
+            let wire = try await WireServer.start(path: dir + "/wire.sock", router: router)
             let api = try await EngineServer.start(path: dir + "/api.sock", lifecycleSocket: dir + "/wire.sock",
                                                    options: EngineServerOptions(dataRoot: dir, debug: false))
             do { try await body(dir + "/api.sock") } catch {

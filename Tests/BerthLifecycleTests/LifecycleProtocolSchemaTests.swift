@@ -199,7 +199,9 @@ private let allMethods = [
     "container.resize", "container.io", "container.logs", "container.attach", "container.changes", "container.export",
     "container.archive.stat", "container.archive.get", "container.archive.put", "container.commit", "container.top",
     "container.stats", "exec.create", "exec.start", "exec.inspect", "exec.resize", "exec.io",
-    "volume.create", "volume.inspect", "volume.list", "volume.remove", "volume.prune", "system.events",
+    "volume.create", "volume.inspect", "volume.list", "volume.remove", "volume.prune",
+    "network.create", "network.inspect", "network.list", "network.remove", "network.prune", "network.connect", "network.disconnect",
+    "system.events",
 ]
 
 private func digest(_ seed: String) -> String { fakeDigest(seed).description }
@@ -303,6 +305,7 @@ private func samples() -> [String: MethodSamples] {
                                     options: "lowerdir=/a:/b,upperdir=/c,workdir=/d")]),
         "snapshot.remove": MethodSamples(params: [SnapshotKeyParams(key: "c1")], results: [Empty()]),
     ].merging(containerSamples(), uniquingKeysWith: { a, _ in a }).merging(volumeAndEventSamples(), uniquingKeysWith: { a, _ in a })
+        .merging(networkSamples(), uniquingKeysWith: { a, _ in a })
 }
 
 // MARK: container, exec, volume and event samples
@@ -405,7 +408,81 @@ private func sampleContainerInspect(running: Bool) -> ContainerInspect {
         execIDs: running ? [execID] : nil, hostConfig: running ? fullHostConfig() : HostConfig(),
         graphDriver: .init(name: "overlay2", data: ["MergedDir": bundleDir + "/rootfs", "UpperDir": "/var/lib/berth/snapshots/7/fs",
                                                      "WorkDir": "/var/lib/berth/snapshots/7/work"]),
-        mounts: running ? sampleMounts : [], config: running ? config : ContainerCreateParams(image: "busybox", cmd: ["sh"]))
+        mounts: running ? sampleMounts : [], config: running ? config : ContainerCreateParams(image: "busybox", cmd: ["sh"]),
+        networkSettings: sampleNetworkSettings(running: running))
+}
+
+// MARK: network samples
+
+private let networkID = hexID("network-a")
+
+/// A container's endpoint on the default bridge and on a user network, with addresses while it runs.
+private func sampleEndpoints(running: Bool) -> [String: EndpointState] {
+    var user = EndpointState(ipamConfig: .init(ipv4Address: "172.18.0.5"), aliases: ["www", String(containerID.prefix(12))], networkID: networkID)
+    user.links = ["db:db"]
+    user.driverOpts = ["com.example.opt": "1"]
+    var bridge = EndpointState(networkID: hexID("network-bridge"))
+    if running {
+        user.endpointID = hexID("endpoint-a"); user.gateway = "172.18.0.1"; user.ipAddress = "172.18.0.5"; user.ipPrefixLen = 16
+        user.macAddress = "02:42:ac:12:00:05"
+        bridge = EndpointState(networkID: bridge.networkID, endpointID: hexID("endpoint-bridge"), gateway: "10.87.0.1",
+                               ipAddress: "10.87.0.2", ipPrefixLen: 16, macAddress: "02:42:0a:57:00:02")
+    }
+    return ["bridge": bridge, "berth-a": user]
+}
+
+private func sampleNetworkSettings(running: Bool) -> NetworkSettings {
+    guard running else { return NetworkSettings(networks: sampleEndpoints(running: false)) }
+    return NetworkSettings(sandboxID: hexID("sandbox"),
+                           ports: ["80/tcp": [PortBinding(hostIp: "127.0.0.1", hostPort: "8080"), PortBinding(hostIp: "0.0.0.0", hostPort: "8081")],
+                                   "53/udp": nil],
+                           sandboxKey: "/run/berth/netns/\(containerID.prefix(32))", networks: sampleEndpoints(running: true))
+}
+
+private func sampleNetwork(containers: Bool) -> BerthWire.Network {
+    BerthWire.Network(
+        name: "berth-a", id: networkID, created: "2024-05-01T12:00:00.123456789Z", driver: "bridge",
+        ipam: IPAM(driver: "default", config: [IPAMPool(subnet: "172.18.0.0/16", ipRange: "172.18.5.0/24", gateway: "172.18.0.1")]),
+        internal: false, attachable: true,
+        containers: containers ? [containerID: NetworkContainer(name: "web", endpointID: hexID("endpoint-a"), macAddress: "02:42:ac:12:00:05",
+                                                                ipv4Address: "172.18.0.5/16")] : [:],
+        options: ["com.docker.network.bridge.name": "br-6e6574776f72"], labels: ["team": "core"])
+}
+
+private func networkSamples() -> [String: MethodSamples] {
+    var full = NetworkCreateParams(
+        name: "berth-a", driver: "bridge", internal: true, attachable: true,
+        ipam: IPAM(driver: "default", config: [IPAMPool(subnet: "172.18.0.0/16", ipRange: "172.18.5.0/24", gateway: "172.18.0.1",
+                                                        auxiliaryAddresses: ["router": "172.18.0.2"])],
+                   options: ["foo": "bar"]),
+        enableIPv6: false, options: ["com.docker.network.bridge.name": "br-custom"], labels: ["team": "core"])
+    full.checkDuplicate = true
+    full.ingress = false
+    let host = BerthWire.Network(name: "host", id: hexID("network-host"), created: "2024-05-01T11:00:00Z", driver: "host",
+                                 ipam: IPAM(driver: "default", config: []), internal: false, attachable: false, containers: [:],
+                                 options: [:], labels: [:])
+    return [
+        "network.create": MethodSamples(params: [NetworkCreateParams(name: "berth-b"), full], results: [NetworkCreateResult(id: networkID)]),
+        "network.inspect": MethodSamples(params: [NetworkRefParams(id: "berth-a"), NetworkRefParams(id: String(networkID.prefix(12)))],
+                                         results: [sampleNetwork(containers: true), host]),
+        "network.list": MethodSamples(
+            params: [NetworkListParams(),
+                     NetworkListParams(filters: ["driver": ["bridge"], "id": ["6e65"], "label": ["team=core"], "name": ["berth"],
+                                                 "scope": ["local"], "type": ["custom"], "dangling": ["false"]])],
+            results: [[host, sampleNetwork(containers: false)], [BerthWire.Network]()]),
+        "network.remove": MethodSamples(params: [NetworkRefParams(id: "berth-a")], results: [Empty()]),
+        "network.prune": MethodSamples(
+            params: [NetworkPruneParams(), NetworkPruneParams(filters: ["until": ["24h"], "label": ["team"], "label!": ["keep=1"]])],
+            results: [NetworkPruneResult(networksDeleted: ["berth-a"]), NetworkPruneResult(networksDeleted: [])]),
+        "network.connect": MethodSamples(
+            params: [NetworkConnectParams(network: "berth-a", container: "web"),
+                     NetworkConnectParams(network: networkID, container: String(containerID.prefix(12)),
+                                          endpointConfig: EndpointSettings(ipamConfig: .init(ipv4Address: "172.18.0.9"), aliases: ["web2"]))],
+            results: [Empty()]),
+        "network.disconnect": MethodSamples(
+            params: [NetworkDisconnectParams(network: "berth-a", container: "web"), NetworkDisconnectParams(network: "berth-a", container: "web", force: true)],
+            results: [Empty()]),
+    ]
 }
 
 private func sampleCPUStats(_ scale: UInt64) -> ContainerStats.CPUStats {
@@ -476,7 +553,10 @@ private func containerSamples() -> [String: MethodSamples] {
             results: [[ContainerSummary](),
                       [ContainerSummary(id: containerID, names: ["/web"], image: "nginx:1.25", imageID: digest("config"),
                                         command: "/docker-entrypoint.sh nginx -g \"daemon off;\"", created: 1_714_564_799, state: "running",
-                                        status: "Up 3 minutes (healthy)", labels: ["team": "core"], mounts: sampleMounts, networkMode: "bridge"),
+                                        status: "Up 3 minutes (healthy)", labels: ["team": "core"], mounts: sampleMounts, networkMode: "bridge",
+                                        ports: [PortSummary(ip: "127.0.0.1", privatePort: 80, publicPort: 8080, type: "tcp"),
+                                                PortSummary(privatePort: 53, type: "udp")],
+                                        networks: sampleEndpoints(running: true)),
                        ContainerSummary(id: hexID("container-old"), names: ["/old"], image: "busybox", imageID: digest("busybox"),
                                         command: "sh", created: 1_714_000_000, state: "exited", status: "Exited (0) 2 days ago",
                                         labels: [:], mounts: [], networkMode: "default")]]),
@@ -548,6 +628,8 @@ private func volumeAndEventSamples() -> [String: MethodSamples] {
                           timeNano: 1_714_564_850_000_000_000)
     let volume = Event(type: "volume", action: "create", actor: .init(id: "data", attributes: ["driver": "local"]), timeNano: 1_714_564_799_000_000_000)
     let image = Event(type: "image", action: "tag", actor: .init(id: digest("config"), attributes: ["name": "app:2"]), timeNano: 1_714_564_801_000_000_000)
+    let network = Event(type: "network", action: "connect", actor: .init(id: networkID, attributes: ["container": containerID, "name": "berth-a", "type": "bridge"]),
+                        timeNano: 1_714_564_802_000_000_000)
     return [
         "volume.create": MethodSamples(
             params: [VolumeCreateParams(), VolumeCreateParams(name: "data", driver: "local", driverOpts: ["type": "none", "o": "bind", "device": "/srv/data"],
@@ -566,7 +648,7 @@ private func volumeAndEventSamples() -> [String: MethodSamples] {
                      EventsParams(since: "1714564800", until: "2024-05-01T13:00:00Z",
                                   filters: ["type": ["container"], "event": ["start", "exec_start"], "container": ["web"], "image": ["nginx"],
                                             "volume": ["data"], "network": ["bridge"], "label": ["team=core"], "scope": ["local"]])],
-            results: [Empty()], progress: [start, die, execStart, volume, image]),
+            results: [Empty()], progress: [start, die, execStart, volume, image, network]),
     ]
 }
 
@@ -634,7 +716,7 @@ struct LifecycleProtocolSchemaTests {
             await daemon.shutdown()
             return names
         }
-        #expect(registered.count == 51)
+        #expect(registered.count == 58)
         #expect(registered == allMethods.sorted())
         #expect(Set(methods.keys) == Set(registered),
                 "only in the schema: \(Set(methods.keys).subtracting(registered).sorted()); only registered: \(Set(registered).subtracting(methods.keys).sorted())")
@@ -726,8 +808,11 @@ struct LifecycleProtocolSchemaTests {
     /// method that needs no registry, each result (and progress event) checked against the schema.
     @Test func liveResponsesValidate() async throws {
         try await withTempDir { dir in
-            let daemon = try LifecycleDaemon(options: DaemonOptions(
-                root: dir + "/root", runRoot: dir + "/run", socket: dir + "/lifecycle.sock", authFile: dir + "/no-auth.json"))
+            var options = DaemonOptions(root: dir + "/root", runRoot: dir + "/run", socket: dir + "/lifecycle.sock", authFile: dir + "/no-auth.json")
+            // Test names, should anything reach the host (network methods without containers change nothing there).
+            options.network = NetworkServiceOptions(runRoot: dir + "/run", defaultBridge: "berth-test-sch", bridgePrefix: "berth-test-",
+                                                    chainPrefix: "BERTH-TEST-SCHEMA")
+            let daemon = try LifecycleDaemon(options: options)
             let server = try await WireServer.start(path: daemon.options.socket, router: daemon.router())
             let client = try await WireClient.connect(path: server.path)
             func check<P: Encodable & Sendable>(_ method: String, _ params: P) async throws {
@@ -774,6 +859,30 @@ struct LifecycleProtocolSchemaTests {
                 try await check("volume.remove", VolumeRemoveParams(name: "data"))
                 try await check("volume.remove", VolumeRemoveParams(name: "data", force: true))
                 try await check("container.list", ContainerListParams(all: true, filters: ["status": ["exited"]]))
+                try await check("network.create", NetworkCreateParams(name: "berth-schema-a", labels: ["team": "core"]))
+                try await check("network.create", NetworkCreateParams(
+                    name: "berth-schema-b", internal: true,
+                    ipam: IPAM(config: [IPAMPool(subnet: "198.51.100.0/24", ipRange: "198.51.100.128/25", gateway: "198.51.100.254")])))
+                try await check("network.inspect", NetworkRefParams(id: "berth-schema-b"))
+                try await check("network.inspect", NetworkRefParams(id: "bridge"))
+                try await check("network.inspect", NetworkRefParams(id: "none"))
+                try await check("network.list", NetworkListParams())
+                try await check("network.list", NetworkListParams(filters: ["type": ["custom"], "label": ["team"], "dangling": ["true"]]))
+                try await check("network.remove", NetworkRefParams(id: "berth-schema-a"))
+                try await check("network.prune", NetworkPruneParams(filters: ["label!": ["keep"]]))
+                try await check("network.prune", NetworkPruneParams())
+                // connect and disconnect need a container (and root); their params get as far as the lookup.
+                func expectNoSuchContainer<P: Encodable & Sendable>(_ method: String, _ params: P) async throws {
+                    do {
+                        _ = try await client.call(method, params, returning: RawJSON.self)
+                        Issue.record("\(method) of a missing container succeeded")
+                    } catch let e as WireError {
+                        #expect(e.code == 404 && e.message.contains("nosuch"), "\(method): \(e.code) \(e.message)")
+                        #expect(validator.errors(try wireJSON(e), .object(["$ref": .string("#/$defs/WireError")])).isEmpty)
+                    }
+                }
+                try await expectNoSuchContainer("network.connect", NetworkConnectParams(network: "bridge", container: "nosuch"))
+                try await expectNoSuchContainer("network.disconnect", NetworkDisconnectParams(network: "bridge", container: "nosuch", force: true))
                 // A window in the past: the kept events (the image events above, if published), then the end.
                 try await check("system.events", EventsParams(since: "0", until: String(Int(Date().timeIntervalSince1970))))
             } catch {
@@ -900,6 +1009,37 @@ struct LifecycleProtocolSchemaTests {
         #expect(!validator.errors(.object(["execId": .string("abc")]), try methodSchema("exec.inspect", "params")).isEmpty)
         let stats = try wireJSON(sampleStats(running: true))
         #expect(!validator.errors(stats.setting("cpuStats", stats["cpu_stats"]), try methodSchema("container.stats", "result")).isEmpty)
+    }
+
+    @Test func networkShapesAreChecked() throws {
+        let network = try wireJSON(sampleNetwork(containers: true))
+        let inspectSchema = try methodSchema("network.inspect", "result")
+        #expect(validator.errors(network, inspectSchema).isEmpty)
+        #expect(!validator.errors(network.setting("Driver", .string("overlay")), inspectSchema).isEmpty)
+        #expect(!validator.errors(network.setting("Containers", nil), inspectSchema).isEmpty)
+        #expect(!validator.errors(network.setting("Id", .string("berth-a")), inspectSchema).isEmpty)
+        let member = try #require(network["Containers"]?[containerID])
+        #expect(!validator.errors(network.setting("Containers", .object([containerID: member.setting("IPv4Address", .string("172.18.0.5"))])), inspectSchema).isEmpty)
+        #expect(!validator.errors(.object(["filters": .object(["type": .array([.string("other")])])]), try methodSchema("network.list", "params")).isEmpty)
+        #expect(!validator.errors(.object(["network": .string("a")]), try methodSchema("network.connect", "params")).isEmpty)
+        #expect(!validator.errors(.object(["Name": .string("a"), "Subnet": .string("10.0.0.0/8")]), try methodSchema("network.create", "params")).isEmpty)
+        #expect(!validator.errors(.object(["NetworksDeleted": .null]), try methodSchema("network.prune", "result")).isEmpty)
+
+        // Inspect's and list's network parts.
+        let inspect = try wireJSON(sampleContainerInspect(running: true))
+        let containerSchema = try methodSchema("container.inspect", "result")
+        let settings = try #require(inspect["NetworkSettings"])
+        #expect(settings["Ports"]?["53/udp"] == .null && settings["IPAddress"] == .string("10.87.0.2"))
+        #expect(!validator.errors(inspect.setting("NetworkSettings", nil), containerSchema).isEmpty)
+        #expect(!validator.errors(inspect.setting("NetworkSettings", settings.setting("Ports", .object(["80/tcp": .string("8080")]))), containerSchema).isEmpty)
+        let endpoint = try #require(settings["Networks"]?["berth-a"])
+        #expect(!validator.errors(inspect.setting("NetworkSettings", settings.setting("Networks", .object(["berth-a": endpoint.setting("IPPrefixLen", .string("16"))]))), containerSchema).isEmpty)
+        let rows = try wireJSON(samples()["container.list"]!.results[1] as! [ContainerSummary])
+        let listSchema = try methodSchema("container.list", "result")
+        #expect(validator.errors(rows, listSchema).isEmpty)
+        let row = try #require(rows.arrayValue?.first)
+        #expect(!validator.errors(.array([row.setting("NetworkSettings", nil)]), listSchema).isEmpty)
+        #expect(!validator.errors(.array([row.setting("Ports", .array([.object(["PublicPort": .int(80)])]))]), listSchema).isEmpty)
     }
 
     @Test func validatorBasics() {

@@ -32,7 +32,7 @@ public final class BerthdHarness: @unchecked Sendable {
     /// Starts berthd and waits until `/_ping` answers.
     public func start() async throws {
         let args = ["-H", host, "--data-root", lc.root, "--exec-root", lc.run, "--cgroup-parent", lc.cgroupParent,
-                    "--lifecycled", LifecycleHarness.lifecycledBinary, "--pidfile", dir + "/berthd.pid"] + extraArgs
+                    "--lifecycled", LifecycleHarness.lifecycledBinary, "--pidfile", dir + "/berthd.pid"] + lc.networkArgs + extraArgs
         let proc = try BackgroundProcess(Self.berthdBinary, args, log: dir + "/berthd.log")
         process = proc
         for _ in 0..<300 {

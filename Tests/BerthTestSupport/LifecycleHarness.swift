@@ -73,10 +73,16 @@ public final class LifecycleHarness: @unchecked Sendable {
         }
         bridgeSubnet = free { IPv4Subnet(network: IPv4Address(UInt32(10) << 24 | UInt32.random(in: 200...249) << 16 | UInt32.random(in: 0...255) << 8), prefix: 24) }
         pool = free { IPv4Subnet(network: IPv4Address(UInt32(10) << 24 | UInt32.random(in: 150...199) << 16), prefix: 16) }
-        self.extraArgs = ["--cgroup-parent", cgroupParent, "--bridge", bridge,
-                          "--bip", "\(IPv4Address(bridgeSubnet.network.value + 1))/24",
-                          "--default-address-pool", "base=\(pool),size=24", "--bridge-prefix", "berth-test-",
-                          "--iptables-chain-prefix", chainPrefix] + extraArgs
+        self.extraArgs = ["--cgroup-parent", cgroupParent] + Self.networkArgs(bridge: bridge, bridgeSubnet: bridgeSubnet, pool: pool,
+                                                                              chainPrefix: chainPrefix) + extraArgs
+    }
+
+    /// The networking flags of this instance; berthd takes the same ones for the daemon it starts.
+    public var networkArgs: [String] { Self.networkArgs(bridge: bridge, bridgeSubnet: bridgeSubnet, pool: pool, chainPrefix: chainPrefix) }
+
+    static func networkArgs(bridge: String, bridgeSubnet: IPv4Subnet, pool: IPv4Subnet, chainPrefix: String) -> [String] {
+        ["--bridge", bridge, "--bip", "\(IPv4Address(bridgeSubnet.network.value + 1))/24",
+         "--default-address-pool", "base=\(pool),size=24", "--bridge-prefix", "berth-test-", "--iptables-chain-prefix", chainPrefix]
     }
 
     /// Starts the daemon and waits until it answers `system.ping`.
