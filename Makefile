@@ -3,7 +3,7 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 BUILD    ?= .build
 RELEASE  := $(BUILD)/release
-DEBS     := libseccomp-dev libcap-dev libarchive-dev libsqlite3-dev pkg-config busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace docker-registry skopeo umoci zstd containernetworking-plugins
+DEBS     := libseccomp-dev libcap-dev libarchive-dev libsqlite3-dev pkg-config busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace docker-registry skopeo umoci zstd containernetworking-plugins curl
 
 .PHONY: all build release test unit integration conformance dropin bench install deps demo clean
 

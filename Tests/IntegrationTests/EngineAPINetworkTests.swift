@@ -15,17 +15,6 @@ struct EngineAPINetworkTests {
     /// busybox's httpd serving the container's /etc: `/hostname` answers its short ID.
     static let httpd = ["httpd", "-f", "-p", "80", "-h", "/etc"]
 
-    /// The embedded DNS (container names on user networks) is written on the dns branch; until it
-    /// is merged, Sources/BerthNetwork/DNS/EmbeddedDNS.swift is an interface-only shim that answers
-    /// nothing. `BERTH_TEST_DNS=1` runs the name tests anyway.
-    static var embeddedDNSLanded: Bool {
-        if let v = getenv("BERTH_TEST_DNS"), String(cString: v) == "1" { return true }
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/BerthNetwork/DNS/EmbeddedDNS.swift")
-        guard let text = try? String(contentsOf: source, encoding: .utf8) else { return false }
-        return !text.contains("TEMPORARY compile shim")
-    }
-
     func expectOK(_ r: Command.Result, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status == 0, "\(what): \(r)", sourceLocation: sourceLocation)
     }
@@ -399,7 +388,7 @@ struct EngineAPINetworkTests {
     /// A running container on one user network joining another (twice), and a stopped one started
     /// on two. With the DNS shim, which never reports serving and never closes the sockets it is
     /// given, the second bind of 127.0.0.11:53 in one namespace fails: `Address already in use`.
-    @Test(.enabled(if: embeddedDNSLanded, "needs the embedded DNS from the dns branch"))
+    @Test
     func connectToASecondUserNetwork() async throws {
         try await withBerthd { h in
             _ = try createNetwork(h, ["berth-a"])
@@ -463,7 +452,7 @@ struct EngineAPINetworkTests {
         }
     }
 
-    @Test(.enabled(if: embeddedDNSLanded, "needs the embedded DNS from the dns branch"))
+    @Test
     func namesAndAliasesResolveOnUserNetworks() async throws {
         try await withBerthd { h in
             _ = try createNetwork(h, ["berth-n"])
