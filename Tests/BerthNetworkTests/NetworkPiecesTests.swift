@@ -115,15 +115,26 @@ struct PortReservationTests {
         let got = try ports.reserve(containerID: "a", [PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1"),
                                                        PortRequest(containerPort: 53, proto: "udp", hostIP: "127.0.0.1")])
         #expect(got.count == 2 && got.allSatisfy { $0.hostPort > 0 })
-        let p = got[0].hostPort
+        ports.release(containerID: "a")
+        // A fixed port below the ephemeral range (other tests' outgoing connections use that
+        // range and could take a port between our release and our next reserve).
+        var p = 0
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20000...31000)
+            if (try? ports.reserve(containerID: "a", [PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1", hostPortLow: candidate, hostPortHigh: candidate)])) != nil {
+                p = candidate; break
+            }
+        }
+        try #require(p > 0)
         #expect {
-            _ = try ports.reserve(containerID: "b", [PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1", hostPortLow: p, hostPortHigh: p)])
+            _ = try ports.reserve(containerID: "b", [PortRequest(containerPort: 81, proto: "udp", hostIP: "127.0.0.1"),
+                                                     PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1", hostPortLow: p, hostPortHigh: p)])
         } throws: { "\($0)" == "Bind for 127.0.0.1:\(p) failed: port is already allocated" }
         // All or nothing: a failing request releases those already taken in the same call.
         #expect(!ports.isHolding(containerID: "b"))
         // A range takes the next free port.
-        let next = try ports.reserve(containerID: "c", [PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1", hostPortLow: p, hostPortHigh: min(p + 20, 65535))])
-        #expect(next[0].hostPort != p && next[0].hostPort > p)
+        let next = try ports.reserve(containerID: "c", [PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1", hostPortLow: p, hostPortHigh: p + 20)])
+        #expect(next[0].hostPort > p && next[0].hostPort <= p + 20)
         ports.release(containerID: "a")
         let again = try ports.reserve(containerID: "d", [PortRequest(containerPort: 80, proto: "tcp", hostIP: "127.0.0.1", hostPortLow: p, hostPortHigh: p)])
         #expect(again[0].hostPort == p)

@@ -161,8 +161,13 @@ struct LifecycleNetworkTests: LifecycleDriving {
                     p.networkingConfig = NetworkingConfig(endpointsConfig: ["berth-test-a": EndpointSettings(ipamConfig: .init(ipv4Address: webIP))])
                 }
             }
-            await expectError(404, "network berth-test-nope not found") {
-                _ = try await create(c, ["true"]) { p in p.hostConfig = HostConfig(networkMode: "berth-test-nope") }
+            // As dockerd: an unknown network fails the start, not the create.
+            let lost = try await create(c, ["true"]) { p in p.hostConfig = HostConfig(networkMode: "berth-test-nope") }
+            await expectError(404, "network berth-test-nope not found") { try await start(c, lost) }
+            await expectError(400, "user defined networks only") {
+                _ = try await create(c, ["true"]) { p in
+                    p.networkingConfig = NetworkingConfig(endpointsConfig: ["bridge": EndpointSettings(ipamConfig: .init(ipv4Address: "10.1.1.1"))])
+                }
             }
         }
     }

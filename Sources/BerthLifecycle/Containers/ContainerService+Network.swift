@@ -48,7 +48,9 @@ extension ContainerService {
             let n = try networks.resolve(mode == .host ? "host" : "none")
             return [n.name: EndpointState(networkID: n.id)]
         case .network(let ref):
-            let n = try networks.resolve(ref)
+            // As dockerd: a network that doesn't exist (yet) fails the start, not the create (the
+            // docker CLI would take a 404 from create for a missing image and try to pull it).
+            guard let n = try? networks.resolve(ref) else { return [ref: EndpointState(networkID: "")] }
             if n.driver == "host" || n.driver == "null" { return [n.name: EndpointState(networkID: n.id)] }
             let cfg = configs[ref] ?? configs[n.name] ?? configs[n.id] ?? configs.values.first
             return [n.name: try endpointSettings(n, cfg)]
@@ -63,7 +65,8 @@ extension ContainerService {
             e.aliases = aliases
         }
         if let ip = cfg?.ipamConfig?.ipv4Address, !ip.isEmpty {
-            guard n.hasDNS && n.userSubnet else {
+            guard n.hasDNS else { throw LifecycleError.invalidArgument("user specified IP address is supported on user defined networks only") }
+            guard n.userSubnet else {
                 throw LifecycleError.invalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
             }
             guard let a = IPv4Address(ip), let s = IPv4Subnet(n.subnet), s.contains(a), a != s.first, a != s.last,
@@ -261,8 +264,14 @@ extension ContainerService {
             if c.state.running, var sandbox = c.sandbox {
                 let used = Set(sandbox.interfaces.values)
                 let ifName = (0..<64).map { "eth\($0)" }.first { !used.contains($0) } ?? "eth64"
-                settings = try await networks.join(containerID: c.id, name: c.name, sandbox: &sandbox, network: n, settings: settings,
-                                                   ifName: ifName, primary: false, ports: [])
+                do {
+                    settings = try await networks.join(containerID: c.id, name: c.name, sandbox: &sandbox, network: n, settings: settings,
+                                                       ifName: ifName, primary: false, ports: [])
+                } catch {
+                    // Whatever the join did before it failed (interface, lease, DNS) is undone.
+                    await networks.leave(containerID: c.id, sandbox: &sandbox, network: n)
+                    throw error
+                }
                 let s = sandbox
                 let updated = try update(c.id) { r in
                     r.sandbox = s

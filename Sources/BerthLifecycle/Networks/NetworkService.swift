@@ -275,7 +275,7 @@ public final class NetworkService: Sendable {
             if let v = filters["scope"], !v.contains("local") { return false }
             if let v = filters["type"], !v.contains(n.builtin ? "builtin" : "custom") { return false }
             if let v = filters["dangling"]?.first {
-                let dangling = !n.builtin && users(of: n.id).isEmpty
+                let dangling = !n.builtin && !users(of: n.id).contains(where: \.running)
                 if (v == "true" || v == "1") != dangling { return false }
             }
             return true
@@ -336,7 +336,9 @@ public final class NetworkService: Sendable {
             return try EventBus.parseTime(v)
         }
         var deleted: [String] = []
-        for n in records.withLockedValue({ Array($0.values) }) where !n.builtin && users(of: n.id).isEmpty {
+        // As dockerd: a network without active endpoints (running containers) goes, even if
+        // stopped containers still name it.
+        for n in records.withLockedValue({ Array($0.values) }) where !n.builtin && !users(of: n.id).contains(where: \.running) {
             if let until, n.createdAt >= until { continue }
             if let v = filters["label"], !v.allSatisfy({ ImageService.labelMatches($0, n.labels) }) { continue }
             if let v = filters["label!"], v.contains(where: { ImageService.labelMatches($0, n.labels) }) { continue }
