@@ -36,6 +36,7 @@ bench: release
 	scripts/bench.sh $(RELEASE)/berth-runtime
 	scripts/bench-pull.sh $(RELEASE)/berth-lifecycled
 	scripts/bench-containers.sh $(RELEASE)
+	scripts/bench-network.sh $(RELEASE)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-# A minimal berth-lifecycled wire client for benchmarks (scripts/bench-containers.sh): one process
-# and one unix-socket connection per invocation, JSON-RPC 2.0 with NDJSON framing
-# (Specs/lifecycle-protocol.md), python3 standard library only. Progress notifications (no "id")
-# are skipped. Run it as `python3 -I -S` to keep the interpreter's own start-up small.
+# A minimal berth-lifecycled wire client for benchmarks (scripts/bench-containers.sh,
+# scripts/bench-network.sh): one process and one unix-socket connection per invocation, JSON-RPC 2.0
+# with NDJSON framing (Specs/lifecycle-protocol.md), python3 standard library only. Progress
+# notifications (no "id") are skipped. Run it as `python3 -I -S` to keep the interpreter's own
+# start-up small.
 #
 # usage: bench-lifecycle-client.py SOCKET ping
 #            system.ping only: the cost of this client itself (interpreter, connect, one round trip)
 #        bench-lifecycle-client.py SOCKET cycle [IMAGE [CMD...]]
 #            container.create → start → wait → remove (force) of IMAGE (default busybox) running
 #            CMD (default `true`), one request after the other; fails unless StatusCode is 0
-#        bench-lifecycle-client.py SOCKET steps N
-#            N cycles of busybox `true` on one connection; prints each request's median and p99 time
+#        bench-lifecycle-client.py SOCKET cycle-json BODY
+#            the same cycle with BODY as the create body: Docker's container create JSON
+#            (`{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"bridge"}}`), or the
+#            whole container.create params if it has a "config" key; fails unless StatusCode is 0
+#        bench-lifecycle-client.py SOCKET steps N [BODY]
+#            N cycles of busybox `true` (or of BODY, as with cycle-json) on one connection; prints
+#            each request's median and p99 time; with BERTH_BENCH_STEPS_JSON=FILE also writes every
+#            request's times (seconds) there as {"create": [...], "start": [...], ...}
 #        bench-lifecycle-client.py SOCKET spawn N [WINDOW [IMAGE [CMD...]]]
 #            create + start N containers (default CMD `sleep 600`), WINDOW containers in flight at
 #            once (default 8) on the one connection; prints the IDs and the time taken (stderr)
@@ -71,14 +78,22 @@ def config(image, cmd):
     return {"config": {"Image": image, "Cmd": cmd, "HostConfig": {"NetworkMode": "none"}}}
 
 
-def cycle(c, image, cmd, times=None):
+def create_params(body):
+    """cycle-json's BODY: a Docker create body, or container.create's params ({"config": …})."""
+    p = json.loads(body)
+    if not isinstance(p, dict):
+        raise ValueError("the create body must be a JSON object: %s" % body)
+    return p if "config" in p else {"config": p}
+
+
+def cycle(c, image, cmd, times=None, params=None):
     def timed(step, method, params):
         t0 = time.monotonic()
         r = c.call(method, params)
         if times is not None:
             times.setdefault(step, []).append(time.monotonic() - t0)
         return r
-    cid = timed("create", "container.create", config(image, cmd))["Id"]
+    cid = timed("create", "container.create", params or config(image, cmd))["Id"]
     timed("start", "container.start", {"id": cid})
     status = timed("wait", "container.wait", {"id": cid})
     timed("remove", "container.remove", {"id": cid, "force": True})
@@ -94,10 +109,13 @@ def percentile(xs, q):  # linear interpolation between closest ranks (numpy's de
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 
 
-def steps(c, n):
+def steps(c, n, params=None):
     times = {}
     for _ in range(n):
-        cycle(c, "busybox", ["true"], times)
+        cycle(c, "busybox", ["true"], times, params)
+    if os.environ.get("BERTH_BENCH_STEPS_JSON"):
+        with open(os.environ["BERTH_BENCH_STEPS_JSON"], "w") as f:
+            json.dump(times, f)
     for step in ("create", "start", "wait", "remove"):
         t = times[step]
         print("  %-16s median %6.1f ms   p99 %6.1f ms" % ("container." + step, percentile(t, 0.5) * 1e3, percentile(t, 0.99) * 1e3))
@@ -153,7 +171,7 @@ def remove_all(c, window):
 
 def main(argv):
     if len(argv) < 3:
-        sys.stderr.write("usage: bench-lifecycle-client.py SOCKET ping|cycle|spawn|remove-all ...\n")
+        sys.stderr.write("usage: bench-lifecycle-client.py SOCKET ping|cycle|cycle-json|steps|spawn|remove-all ...\n")
         return 2
     c = Client(argv[1])
     op, rest = argv[2], argv[3:]
@@ -161,8 +179,13 @@ def main(argv):
         c.call("system.ping", {})
     elif op == "cycle":
         cycle(c, rest[0] if rest else "busybox", rest[1:] or ["true"])
+    elif op == "cycle-json":
+        if len(rest) != 1:
+            sys.stderr.write("usage: bench-lifecycle-client.py SOCKET cycle-json BODY\n")
+            return 2
+        cycle(c, None, None, params=create_params(rest[0]))
     elif op == "steps":
-        steps(c, int(rest[0]) if rest else 30)
+        steps(c, int(rest[0]) if rest else 30, create_params(rest[1]) if len(rest) > 1 else None)
     elif op == "spawn":
         n = int(rest[0])
         window = int(rest[1]) if len(rest) > 1 else 8
