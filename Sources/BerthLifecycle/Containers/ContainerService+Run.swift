@@ -149,8 +149,10 @@ extension ContainerService {
         let deleteState = hasRuntimeState(id)
         let deleting: Task<Void, Never>? = deleteState || c.sandbox != nil
             ? Task { [self] in
-                if deleteState { _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } }
+                // Independent once the init is gone: the runtime's delete and the network's release.
+                async let runtime: Void = { if deleteState { _ = try? await Blocking.run { [self] in try runRuntime(["delete", "--force", id]) } } }()
                 await stopNetworking(id)
+                await runtime
             } : nil
         s.live.withLockedValue { $0.deleting = deleting }
         emit(c, "die", extra: ["exitCode": String(c.state.exitCode)])
