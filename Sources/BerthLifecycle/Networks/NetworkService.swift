@@ -83,6 +83,14 @@ public final class NetworkService: Sendable {
 
     public init(options: NetworkServiceOptions, meta: MetadataStore, events: EventBus, group: any EventLoopGroup) throws {
         self.options = options; self.meta = meta; self.events = events
+        // Interface names are at most 15 bytes; a user network's bridge is the prefix and at
+        // least 4 characters of its ID.
+        guard options.bridgePrefix.utf8.count <= 11 else {
+            throw LifecycleError.invalidArgument("bridge prefix \(options.bridgePrefix) is too long: at most 11 bytes")
+        }
+        guard !options.defaultBridge.isEmpty, options.defaultBridge.utf8.count <= 15 else {
+            throw LifecycleError.invalidArgument("bridge name \(options.defaultBridge) must have 1 to 15 bytes")
+        }
         cni = CNIPlugins(searchPath: options.cniPath)
         firewall = Firewall(prefix: options.chainPrefix)
         dns = EmbeddedDNS(group: group, upstream: options.upstreamDNS, log: { Log.error("dns: \($0)") })
@@ -228,7 +236,7 @@ public final class NetworkService: Sendable {
             if taken.contains(r) { throw LifecycleError.conflict("bridge name \(r) is used by another network") }
             return r
         }
-        let room = max(15 - options.bridgePrefix.utf8.count, 4)
+        let room = 15 - options.bridgePrefix.utf8.count
         let hex = Array(id)
         for start in stride(from: 0, to: hex.count - room, by: room) {
             let candidate = options.bridgePrefix + String(hex[start..<(start + room)])
