@@ -1,3 +1,4 @@
+import Foundation
 import NIOPosix
 
 /// Runs file-system-heavy work (unpacking layers, copying archives, deleting snapshots) on NIO's
@@ -6,5 +7,15 @@ import NIOPosix
 enum Blocking {
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    /// Runs work that may wait on other work of this daemon (a container launch whose netwait hook
+    /// waits for the network set-up, itself on the pool) on a thread of its own, so a burst of
+    /// them can't take every pool thread and wait forever.
+    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
+            let t = Thread { cont.resume(with: Result { try body() }) }
+            t.start()
+        }
     }
 }

@@ -45,3 +45,29 @@ public enum NetNS {
     /// The local port a socket is bound to.
     public static func port(of fd: Int32) -> Int { Int(berth_socket_port(fd)) }
 }
+
+/// A FIFO that holds something back until it is released: the reader (`berth-monitor netwait`)
+/// blocks until one byte arrives, `1` to go on, `0` to fail. Held open read-write here, so the
+/// byte stays in the pipe even if the reader opens it after the release.
+public final class ReadyGate: @unchecked Sendable {
+    let fd: Int32
+    let path: String
+
+    public init(path: String) throws(OSError) {
+        unlink(path)
+        if mkfifo(path, 0o600) != 0 { throw OSError("mkfifo", path) }
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        if fd < 0 { let e = OSError("open", path); unlink(path); throw e }
+        self.fd = fd; self.path = path
+    }
+
+    public func release(_ ok: Bool) {
+        var b: UInt8 = ok ? 0x31 : 0x30
+        _ = write(fd, &b, 1)
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+}

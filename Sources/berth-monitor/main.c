@@ -740,7 +740,25 @@ static void parse_args(int argc, char **argv) {
     opt.log_path = absolute(opt.log_path);
 }
 
+// `berth-monitor netwait FIFO`: a createRuntime hook that holds the container's start until
+// berth-lifecycled has set up its network (it writes '1'; anything else, or EOF, fails the start).
+// The runtime runs it after the namespaces exist and before the container's process does, so the
+// network is set up while the runtime works instead of before it starts.
+static int netwait(const char *path) {
+    alarm(120);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { fprintf(stderr, "berth-monitor netwait %s: %s\n", path, strerror(errno)); return 1; }
+    char c = 0;
+    ssize_t n;
+    do { n = read(fd, &c, 1); } while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n == 1 && c == '1') return 0;
+    fprintf(stderr, "berth-monitor: the container's network could not be set up\n");
+    return 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "netwait") == 0) return netwait(argv[2]);
     // Nothing the caller leaked (an fd without O_CLOEXEC) may be held by a long-lived monitor or
     // reach the container; and a caller waiting for EOF on a pipe must not wait for us.
     if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {

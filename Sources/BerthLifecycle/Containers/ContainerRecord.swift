@@ -30,6 +30,9 @@ public struct ContainerRecord: Codable, Sendable {
     public var endpoints: [String: EndpointState]?
     /// What its network namespace holds while it runs.
     public var sandbox: SandboxState?
+    /// Its config.json has the `netwait` hook: the network is set up while the runtime creates
+    /// the container, and the container's process waits for it.
+    public var networkGate: Bool?
 
     public var hostConfig: HostConfig { config.hostConfig ?? HostConfig() }
     public var tty: Bool { config.tty ?? false }

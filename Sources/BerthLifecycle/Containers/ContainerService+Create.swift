@@ -99,13 +99,21 @@ extension ContainerService {
             }
 
             let files = try writeNetworkFiles(id: id, config: merged, hc: hc, endpoints: endpoints)
-            let spec: Spec
+            var spec: Spec
             do {
                 spec = try builder.build(ContainerSpecInput(id: id, params: merged, image: imageConfig, rootfs: rootfs(id),
                                                             volumes: named, anonymousVolumes: anonymous,
                                                             networkNamespace: netns,
                                                             networkFiles: files))
             } catch { throw LifecycleError.invalidArgument(error.description) }
+            let gated: Bool
+            if case .network = NetworkMode(hc.networkMode) { gated = true } else { gated = false }
+            if gated {
+                var hooks = spec.hooks ?? Hooks()
+                hooks.createRuntime = (hooks.createRuntime ?? []) + [Hook(path: options.monitor,
+                    args: ["berth-monitor", "netwait", netGatePath(id)], timeout: 120)]
+                spec.hooks = hooks
+            }
             let specBytes = try JSONEncoder().encode(spec)
             try FS.write(bundle(id) + "/config.json", [UInt8](specBytes), mode: 0o600, atomic: true)
 
@@ -117,7 +125,7 @@ extension ContainerService {
                 state: ContainerState(status: "created"), restartCount: 0,
                 mounts: Self.mountPoints(spec: spec, named: named, anonymous: anonymousNames),
                 anonymousVolumes: Array(anonymousNames.values), manuallyStopped: false, hasBeenStarted: false,
-                endpoints: endpoints, sandbox: nil)
+                endpoints: endpoints, sandbox: nil, networkGate: gated)
             try images.meta.putContainer(record)
             records.withLockedValue { $0[id] = record }
             emit(record, "create")

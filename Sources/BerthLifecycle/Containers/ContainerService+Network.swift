@@ -82,12 +82,15 @@ extension ContainerService {
 
     /// Before the monitor starts the container: its namespace, interfaces, ports and DNS (or
     /// nothing, for `host`; the other container's namespace for `container:`).
-    func startNetworking(_ id: String) async throws {
+    /// A namespace a previous run left (a crash between exit and teardown) is released first.
+    func releaseStaleSandbox(_ id: String) async throws {
+        guard let stale = record(id)?.sandbox else { return }
+        await networks.tearDown(containerID: id, sandbox: stale)
+        _ = try update(id) { $0.sandbox = nil }
+    }
+
+    func startNetworking(_ id: String, namespaceReady: Bool) async throws {
         guard let c = record(id) else { return }
-        if let stale = c.sandbox {
-            await networks.tearDown(containerID: id, sandbox: stale)
-            _ = try? update(id) { $0.sandbox = nil }
-        }
         switch NetworkMode(c.hostConfig.networkMode) {
         case .host:
             return
@@ -117,7 +120,7 @@ extension ContainerService {
         }
         let ports = try Self.portRequests(c.config)
         let result = try await networks.setUp(containerID: id, name: c.name, endpoints: endpoints, ports: ports,
-                                              dnsServers: c.hostConfig.dns)
+                                              dnsServers: c.hostConfig.dns, namespaceReady: namespaceReady)
         do {
             let updated = try update(id) { r in
                 r.sandbox = result.sandbox
@@ -137,7 +140,12 @@ extension ContainerService {
     /// After the container's init is gone: everything its namespace held is released and its
     /// addresses cleared (the networks it is on stay, as in Docker).
     func stopNetworking(_ id: String) async {
-        guard let c = record(id), let sandbox = c.sandbox else { return }
+        guard let c = record(id), let sandbox = c.sandbox else {
+            // A start that failed before its network was recorded may have pinned the namespace.
+            let own = networks.netnsPath(id)
+            if NetNS.exists(at: own) { try? NetNS.remove(at: own) }
+            return
+        }
         await networks.tearDown(containerID: id, sandbox: sandbox)
         _ = try? update(id) { r in
             r.sandbox = nil

@@ -41,7 +41,26 @@ extension ContainerService {
         if hasRuntimeState(id) { _ = try? runRuntime(["delete", "--force", id]) }
         // The previous run's teardown (an exit just before this start) must be over.
         if let pending = slot(id).live.withLockedValue({ $0.deleting }) { await pending.value }
-        do { try await startNetworking(id) } catch {
+        // With the netwait hook, the network is set up while the runtime creates the container
+        // (the hook holds the container's process until it is done); without, before.
+        var gate: ReadyGate?
+        var networking: Task<(any Error)?, Never>?
+        do {
+            try await releaseStaleSandbox(id)
+            if c.networkGate == true, case .network = NetworkMode(c.hostConfig.networkMode) {
+                try networks.createNamespace(containerID: id)
+                let g: ReadyGate
+                do { g = try ReadyGate(path: netGatePath(id)) } catch { throw LifecycleError.internalError("create \(netGatePath(id)): \(error)") }
+                gate = g
+                networking = Task { [self] in
+                    do { try await startNetworking(id, namespaceReady: true); g.release(true); return nil } catch {
+                        g.release(false); return error
+                    }
+                }
+            } else {
+                try await startNetworking(id, namespaceReady: false)
+            }
+        } catch {
             _ = try? update(id) { r in r.state.error = "\(error)" }
             throw error
         }
@@ -58,8 +77,18 @@ extension ContainerService {
         let generation = slot(id).live.withLockedValue { l -> Int in l.generation += 1; return l.generation }
         let launchArgs = args
         do {
-            try await Blocking.run { [options] in try MonitorLink.launch(options.monitor, args: launchArgs) }
+            if networking != nil {
+                try await Blocking.onOwnThread { [options] in try MonitorLink.launch(options.monitor, args: launchArgs) }
+            } else {
+                try await Blocking.run { [options] in try MonitorLink.launch(options.monitor, args: launchArgs) }
+            }
         } catch let f as MonitorLink.MonitorFailure {
+            // A failed network set-up failed the start through the hook: report it, not the hook.
+            if let netError = await networking?.value {
+                await stopNetworking(id)
+                _ = try? update(id) { r in r.state.error = "\(netError)" }
+                throw netError
+            }
             await stopNetworking(id)
             let (code, invalid) = Self.startFailureCode(f.message)
             try update(id) { r in
@@ -68,8 +97,17 @@ extension ContainerService {
             }
             throw invalid ? LifecycleError.invalidArgument(f.message) : LifecycleError.internalError(f.message)
         } catch {
+            _ = await networking?.value
             await stopNetworking(id)
             throw error
+        }
+        // Open until here: the runtime is past its hooks, so the hook has read its byte.
+        withExtendedLifetime(gate) {}
+        if let netError = await networking?.value {
+            // Not reached in practice: the hook fails the start when the network does.
+            _ = try? await Blocking.run { [self] in try runRuntime(["kill", "--all", id, "KILL"]) }
+            await stopNetworking(id)
+            throw netError
         }
         let started = try update(id) { r in
             r.state = ContainerState(status: "running")

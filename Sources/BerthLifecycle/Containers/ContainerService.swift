@@ -64,6 +64,8 @@ public final class ContainerService: Sendable {
     /// The monitor's state: short, so `monitor.sock` stays within sun_path's 108 bytes even
     /// under a long run root (128 bits of the ID are as unique as all 256).
     func stateDir(_ id: String) -> String { "\(options.runRoot)/c/\(id.prefix(32))" }
+    /// The FIFO the container's `netwait` hook reads (in the monitor's state dir, new at each start).
+    func netGatePath(_ id: String) -> String { stateDir(id) + "/netready" }
 
     public init(options: ContainerServiceOptions, images: ImageService, volumes: VolumeService, networks: NetworkService,
                 events: EventBus) throws {

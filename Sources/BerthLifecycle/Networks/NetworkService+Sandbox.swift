@@ -79,14 +79,20 @@ extension NetworkService {
 
     /// Creates the container's namespace and joins it to its networks: a veth on each bridge with
     /// an address, published ports, and the embedded DNS for user-defined networks. All or nothing.
+    /// The container's namespace, pinned where its config.json says (a leftover is replaced).
+    public func createNamespace(containerID: String) throws {
+        let key = netnsPath(containerID)
+        if NetNS.exists(at: key) || FS.exists(key) { try? NetNS.remove(at: key) }
+        do { try NetNS.create(at: key) } catch { throw LifecycleError.internalError("create network namespace: \(error)") }
+    }
+
     public func setUp(containerID: String, name: String, endpoints: [SandboxEndpoint], ports: [PortRequest],
-                      dnsServers: [String]?) async throws -> (endpoints: [String: EndpointState], sandbox: SandboxState) {
+                      dnsServers: [String]?, namespaceReady: Bool = false) async throws -> (endpoints: [String: EndpointState], sandbox: SandboxState) {
         let key = netnsPath(containerID)
         var sandbox = SandboxState(id: ContainerService.randomID(), key: key, interfaces: [:], ports: [], portNetwork: nil,
                                    dnsServers: dnsServers.flatMap { $0.isEmpty ? nil : $0 })
         var out: [String: EndpointState] = [:]
-        if NetNS.exists(at: key) || FS.exists(key) { try? NetNS.remove(at: key) }
-        do { try NetNS.create(at: key) } catch { throw LifecycleError.internalError("create network namespace: \(error)") }
+        if !namespaceReady { try createNamespace(containerID: containerID) }
         do {
             var index = 0
             for e in endpoints where e.network.driver == "bridge" {
