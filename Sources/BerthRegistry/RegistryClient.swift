@@ -31,6 +31,9 @@ public final class RegistryClient: Sendable {
             decompression: .disabled
         )
         config.connectionPool = .init(idleTimeout: .seconds(60))
+        // A refused connection fails the request at once: the pool would otherwise retry it until
+        // the request's deadline (minutes for a blob). `withRetries` retries transient failures.
+        config.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         self.downloads = AsyncSemaphore(permits: configuration.maxConcurrentDownloads)
     }

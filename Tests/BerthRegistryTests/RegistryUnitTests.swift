@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 @testable import BerthRegistry
 import BerthImage
@@ -78,5 +79,33 @@ import BerthImage
         #expect(manifestMediaType(header: "application/json", bytes: Array(#"{"schemaVersion":2,"manifests":[]}"#.utf8)) == MediaType.ociIndex)
         #expect(manifestMediaType(header: "application/vnd.docker.distribution.manifest.v2+json; charset=utf-8", bytes: [])
             == MediaType.dockerManifest)
+    }
+}
+
+@Suite struct RegistryUnreachableTests {
+    /// A port on 127.0.0.1 that refuses connections: bound (so nobody else takes it) but not listening.
+    func refusingPort() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafeMutablePointer(to: &sa) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        try #require(fd >= 0 && rc)
+        return (fd, Int(UInt16(bigEndian: sa.sin_port)))
+    }
+
+    /// A refused connection fails the call after the client's own few retries, not at the
+    /// request's deadline (it used to take minutes).
+    @Test func refusedConnectionFailsFast() async throws {
+        let (fd, port) = try refusingPort()
+        defer { close(fd) }
+        let start = ContinuousClock.now
+        try await RegistryClient.withClient(configuration: RegistryConfiguration()) { client in
+            await #expect(throws: RegistryError.self) { _ = try await client.ping("127.0.0.1:\(port)") }
+        }
+        #expect(ContinuousClock.now - start < .seconds(15))
     }
 }
