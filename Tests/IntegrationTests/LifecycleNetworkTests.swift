@@ -272,6 +272,15 @@ struct LifecycleNetworkTests: LifecycleDriving {
             #expect(pruned.networksDeleted == ["berth-test-unused"])
             let names = try await c.call("network.list", NetworkListParams(), returning: [BerthWire.Network].self).map(\.name)
             #expect(Set(names) == ["bridge", "host", "none", "berth-test-a"])
+
+            // Docker's network events, replayed: create, connect at start and by request, disconnect, destroy.
+            let events = Collected<Event>()
+            _ = try await c.call("system.events", EventsParams(since: "0", until: String(Date().timeIntervalSince1970 + 1),
+                                                               filters: ["type": ["network"], "network": ["berth-test-b"]]),
+                                 returning: Empty.self, progress: Event.self) { events.add([$0]) }
+            let actions = events.entries.map(\.action)
+            #expect(actions == ["create", "connect", "disconnect", "destroy"], "\(actions)")
+            #expect(events.entries.dropFirst().first?.actor.attributes["container"] == id)
             _ = a; _ = lc
         }
     }
