@@ -411,7 +411,7 @@ struct EmbeddedDNSTests {
             let start = ContinuousClock.now
             try await client.send(frame: DNSMessage.query(id: 1, name: try DNSName("web"), type: .a).encode())
             #expect(await client.mailbox.takeFrame() != nil)
-            #expect(await client.mailbox.waitClosed())
+            #expect(await client.mailbox.waitClosed(timeout: .seconds(15)))
             #expect(ContinuousClock.now - start >= .seconds(2))
             await client.close()
         }
