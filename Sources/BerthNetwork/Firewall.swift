@@ -29,7 +29,7 @@ public struct Firewall: Sendable {
     }
 
     /// `iptables -w …` (waits for the xtables lock other programs hold).
-    static let exec: Runner = { args in
+    public static let exec: Runner = { args in
         let exe = ["/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "iptables"
         do {
             let r = try Subprocess.run(path: exe, args: [exe, "-w"] + args, env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],

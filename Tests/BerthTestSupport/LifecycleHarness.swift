@@ -157,11 +157,7 @@ public final class LifecycleHarness: @unchecked Sendable {
     static let portmapChainsPreexisted: Bool = iptables(["-t", "nat", "-S", "CNI-HOSTPORT-DNAT"]).status == 0
 
     @discardableResult
-    static func iptables(_ args: [String]) -> (status: Int32, output: String) {
-        let exe = "/usr/sbin/iptables"
-        guard let r = try? Subprocess.run(path: exe, args: [exe, "-w"] + args, env: [], captureStderr: true) else { return (127, "") }
-        return (r.status, String(decoding: r.output, as: UTF8.self))
-    }
+    static func iptables(_ args: [String]) -> (status: Int32, output: String) { Firewall.exec(args) }
 
     /// The portmap plugin leaves its shared chains behind after the last port is unpublished;
     /// they go once no test publishes a port any more (no per-container chain is left in them).

@@ -232,11 +232,7 @@ extension ContainerService {
             : ((config.hostname ?? "").isEmpty ? String(id.prefix(12)) : config.hostname ?? "")
         var hosts = Self.baseHosts
         if hostNet, let h = try? FS.readString("/etc/hosts") { hosts = h }
-        for extra in hc.extraHosts ?? [] {
-            let parts = extra.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw LifecycleError.invalidArgument("invalid argument \"\(extra)\" for \"--add-host\" flag") }
-            hosts += "\(parts[1])\t\(parts[0])\n"
-        }
+        hosts += try Self.extraHostLines(hc.extraHosts ?? [])
         let embedded = endpoints.values.contains { e in networks.record(e.networkID)?.hasDNS == true }
         let resolv = Self.resolvConf(host: (try? FS.readString("/etc/resolv.conf")) ?? "", dns: embedded ? ["127.0.0.11"] : hc.dns ?? [],
                                      search: hc.dnsSearch ?? [], options: embedded ? (hc.dnsOptions ?? []) + ["ndots:0"] : hc.dnsOptions ?? [],

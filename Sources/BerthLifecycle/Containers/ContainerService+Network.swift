@@ -223,11 +223,7 @@ extension ContainerService {
     func writeHosts(_ c: ContainerRecord) throws {
         if case .container = NetworkMode(c.hostConfig.networkMode) { return }
         if NetworkMode(c.hostConfig.networkMode) == .host { return }
-        var text = Self.baseHosts
-        for extra in c.hostConfig.extraHosts ?? [] {
-            let parts = extra.split(separator: ":", maxSplits: 1).map(String.init)
-            if parts.count == 2 { text += "\(parts[1])\t\(parts[0])\n" }
-        }
+        var text = Self.baseHosts + (try Self.extraHostLines(c.hostConfig.extraHosts ?? []))
         let hostname = (c.config.hostname ?? "").isEmpty ? String(c.id.prefix(12)) : c.config.hostname ?? ""
         let domain = c.config.domainname.map { $0.isEmpty ? "" : " \(hostname).\($0)" } ?? ""
         for e in (c.endpoints ?? [:]).values.sorted(by: { $0.networkID < $1.networkID }) where !e.ipAddress.isEmpty {
@@ -236,6 +232,15 @@ extension ContainerService {
         do { try FS.write(bundle(c.id) + "/hosts", text, mode: 0o644) } catch {
             throw LifecycleError.internalError("write /etc/hosts of \(c.id.prefix(12)): \(error)")
         }
+    }
+
+    /// `--add-host name:ip` entries as /etc/hosts lines.
+    static func extraHostLines(_ entries: [String]) throws -> String {
+        try entries.map { extra in
+            let parts = extra.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw LifecycleError.invalidArgument("invalid argument \"\(extra)\" for \"--add-host\" flag") }
+            return "\(parts[1])\t\(parts[0])\n"
+        }.joined()
     }
 
     static let baseHosts = """

@@ -160,20 +160,12 @@ extension NetworkService {
     /// Releases everything a container's namespace held; each step goes on after another fails.
     public func tearDown(containerID: String, sandbox: SandboxState) async {
         await dns.stop(containerID: containerID)
-        let cni = self.cni
         for (networkID, ifName) in sandbox.interfaces {
-            dns.removeEndpoint(network: networkID, containerID: containerID)
-            guard let n = record(networkID) else { continue }
-            if sandbox.portNetwork == networkID && !sandbox.ports.isEmpty {
-                let pm = portmapConfig(n, ports: sandbox.ports, prevResult: nil)
-                do { _ = try await Blocking.run { try cni.run("DEL", config: pm, containerID: containerID, netns: sandbox.key, ifName: ifName) } } catch {
-                    Log.error("release ports of \(containerID.prefix(12)): \(error)")
-                }
+            guard let n = record(networkID) else {
+                dns.removeEndpoint(network: networkID, containerID: containerID)
+                continue
             }
-            let conf = bridgeConfig(n, staticIP: nil, defaultRoute: false)
-            do { _ = try await Blocking.run { try cni.run("DEL", config: conf, containerID: containerID, netns: sandbox.key, ifName: ifName) } } catch {
-                Log.error("release network \(n.name) of \(containerID.prefix(12)): \(error)")
-            }
+            await release(containerID: containerID, sandbox: sandbox, network: n, ifName: ifName)
         }
         ports.release(containerID: containerID)
         do { try NetNS.remove(at: sandbox.key) } catch { Log.error("remove network namespace \(sandbox.key): \(error)") }
@@ -182,21 +174,31 @@ extension NetworkService {
     /// Takes one network out of a running container's namespace.
     func leave(containerID: String, sandbox: inout SandboxState, network n: NetworkRecord) async {
         guard let ifName = sandbox.interfaces[n.id] else { return }
-        dns.removeEndpoint(network: n.id, containerID: containerID)
-        let cni = self.cni, key = sandbox.key
+        await release(containerID: containerID, sandbox: sandbox, network: n, ifName: ifName)
         if sandbox.portNetwork == n.id && !sandbox.ports.isEmpty {
-            let pm = portmapConfig(n, ports: sandbox.ports, prevResult: nil)
-            _ = try? await Blocking.run { try cni.run("DEL", config: pm, containerID: containerID, netns: key, ifName: ifName) }
             ports.release(containerID: containerID)
             sandbox.ports = []; sandbox.portNetwork = nil
-        }
-        let conf = bridgeConfig(n, staticIP: nil, defaultRoute: false)
-        do { _ = try await Blocking.run { try cni.run("DEL", config: conf, containerID: containerID, netns: key, ifName: ifName) } } catch {
-            Log.error("disconnect \(containerID.prefix(12)) from \(n.name): \(error)")
         }
         sandbox.interfaces[n.id] = nil
         let dnsLeft = sandbox.interfaces.keys.contains { record($0)?.hasDNS == true }
         if !dnsLeft { await dns.stop(containerID: containerID) } else { dns.setNetworks(containerID: containerID, networks: dnsNetworks(sandbox)) }
+    }
+
+    /// One interface's share of a teardown: its DNS records, the ports published on it
+    /// (portmap DEL), its veth and lease (bridge DEL). Failures are logged, not thrown.
+    func release(containerID: String, sandbox: SandboxState, network n: NetworkRecord, ifName: String) async {
+        dns.removeEndpoint(network: n.id, containerID: containerID)
+        let cni = self.cni, key = sandbox.key
+        if sandbox.portNetwork == n.id && !sandbox.ports.isEmpty {
+            let pm = portmapConfig(n, ports: sandbox.ports, prevResult: nil)
+            do { _ = try await Blocking.run { try cni.run("DEL", config: pm, containerID: containerID, netns: key, ifName: ifName) } } catch {
+                Log.error("release ports of \(containerID.prefix(12)): \(error)")
+            }
+        }
+        let conf = bridgeConfig(n, staticIP: nil, defaultRoute: false)
+        do { _ = try await Blocking.run { try cni.run("DEL", config: conf, containerID: containerID, netns: key, ifName: ifName) } } catch {
+            Log.error("release network \(n.name) of \(containerID.prefix(12)): \(error)")
+        }
     }
 
     /// A renamed running container answers to its new name (Docker updates its DNS records too).
