@@ -28,7 +28,13 @@ let package = Package(
         .executableTarget(name: "berth-monitor", cSettings: [.unsafeFlags(["-O2", "-Wall"])]),
 
         // Libraries.
-        .target(name: "BerthCLI"),
+        // docker's command tree over the Engine API: one file per command; tables, templates, progress, TTY.
+        .target(
+            name: "BerthCLI",
+            dependencies: ["BerthEngineClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The Engine API over a unix socket or TCP, blocking (the CLI's and the tests' client).
+        .target(name: "BerthEngineClient"),
         // Codable models of the Engine API subset berthd serves (shared with a future client).
         .target(name: "BerthEngineAPI"),
         // HTTP/1.1 on a unix socket: router → handlers → berth-lifecycled over the wire protocol.
@@ -126,7 +132,8 @@ let package = Package(
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthNetwork", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineClient"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["BerthEngineClient", "BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
