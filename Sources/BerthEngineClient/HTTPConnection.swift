@@ -245,3 +245,11 @@ public final class BodyReader {
         }
     }
 }
+
+extension HTTPConnection {
+    /// The bytes already read past the response head (a hijacked stream's start); no new read.
+    public func readBufferedOnly() throws(EngineClientError) -> [UInt8] {
+        guard buffered > 0 else { return [] }
+        return try readSome() ?? []
+    }
+}
