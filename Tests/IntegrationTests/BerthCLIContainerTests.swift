@@ -35,7 +35,7 @@ struct BerthCLIContainerTests {
             #expect(rows.count == 2, "\(table)")
             #expect(cells(rows.first ?? "") == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], "\(table)")
             let row = cells(rows.last ?? "")
-            #expect(row.count == 6 && row[0] == String(id.prefix(12)) && row[1] == "busybox" && row[2] == "\"sh -c 'echo hello;…\""
+            #expect(row.count == 6 && row[0] == String(id.prefix(12)) && row[1] == "busybox" && row[2] == #""sh -c \"echo hello; …""#
                     && row[3].hasSuffix(" ago") && row[4].hasPrefix("Up ") && row[5] == "one", "\(table)")
             #expect(try h.berth(["ps", "-q"]).stdout == String(id.prefix(12)) + "\n")
             #expect(lines(try h.berth(["ps", "-a", "-q", "--no-trunc"]).stdout).contains(id))
@@ -45,7 +45,7 @@ struct BerthCLIContainerTests {
             #expect(try h.berth(["ps", "-l", "--format", "{{.Names}}"]).stdout == "two\n")
             let json = try h.berth(["ps", "--format", "{{json .}}"])
             let obj = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any] ?? [:]
-            #expect(obj["Names"] as? String == "one" && obj["Networks"] as? String == "none" && obj["Command"] as? String == "\"sh -c 'echo hello; exec sleep 100'\"", "\(json)")
+            #expect(obj["Names"] as? String == "one" && obj["Networks"] as? String == "none" && obj["Command"] as? String == #""sh -c \"echo hello; …""#, "\(json)")
             // The same as docker's own output against the same daemon.
             let mine = try h.berth(["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.State}} {{.Ports}}"])
             let docker = try h.docker(["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.State}} {{.Ports}}"])
@@ -89,32 +89,32 @@ struct BerthCLIContainerTests {
 
     @Test func execTopDiffCommitExportAndStats() async throws {
         try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
-            ok(try h.berth(["run", "-d", "--network", "none", "--name", "c", "busybox", "sleep", "100"]), "run -d")
-            let hi = try h.berth(["exec", "c", "sh", "-c", "echo hi; echo err >&2"])
+            ok(try h.berth(["run", "-d", "--network", "none", "--name", "box", "busybox", "sleep", "100"]), "run -d")
+            let hi = try h.berth(["exec", "box", "sh", "-c", "echo hi; echo err >&2"])
             #expect(hi.status == 0 && hi.stdout == "hi\n" && hi.stderr == "err\n", "\(hi)")
-            #expect(try h.berth(["exec", "c", "sh", "-c", "exit 4"]).status == 4)
-            let cat = try h.berth(["exec", "-i", "-e", "X=1", "-w", "/tmp", "c", "sh", "-c", "pwd; echo $X; cat"], stdin: "in\n")
+            #expect(try h.berth(["exec", "box", "sh", "-c", "exit 4"]).status == 4)
+            let cat = try h.berth(["exec", "-i", "-e", "X=1", "-w", "/tmp", "box", "sh", "-c", "pwd; echo $X; cat"], stdin: "in\n")
             #expect(cat.status == 0 && cat.stdout == "/tmp\n1\nin\n", "\(cat)")
-            let missing = try h.berth(["exec", "c", "/no/such"])
-            let dockerMissing = try h.docker(["exec", "c", "/no/such"])
+            let missing = try h.berth(["exec", "box", "/no/such"])
+            let dockerMissing = try h.docker(["exec", "box", "/no/such"])
             #expect(missing.status == 127 && missing.status == dockerMissing.status, "\(missing) / \(dockerMissing)")
-            ok(try h.berth(["exec", "-d", "c", "touch", "/tmp/detached"]), "exec -d")
+            ok(try h.berth(["exec", "-d", "box", "touch", "/tmp/detached"]), "exec -d")
 
-            let top = try h.berth(["top", "c"])
+            let top = try h.berth(["top", "box"])
             #expect(top.status == 0 && lines(top.stdout).first?.hasPrefix("UID ") == true && top.stdout.contains("sleep 100"), "\(top)")
-            #expect(top.stdout == (try h.docker(["top", "c"])).stdout)
+            #expect(top.stdout == (try h.docker(["top", "box"])).stdout)
 
-            ok(try h.berth(["exec", "c", "mkdir", "/made"]), "exec mkdir")
-            let diff = try h.berth(["diff", "c"])
+            ok(try h.berth(["exec", "box", "mkdir", "/made"]), "exec mkdir")
+            let diff = try h.berth(["diff", "box"])
             #expect(lines(diff.stdout).contains("A /made") && lines(diff.stdout).contains("C /tmp"), "\(diff)")
 
-            let commit = try h.berth(["commit", "-m", "snap", "-c", "ENV COMMITTED=yes", "c", "snap:1"])
+            let commit = try h.berth(["commit", "-m", "snap", "-c", "ENV COMMITTED=yes", "box", "snap:1"])
             #expect(commit.status == 0 && commit.stdout.hasPrefix("sha256:"), "\(commit)")
             let env = try h.berth(["run", "--rm", "--network", "none", "snap:1", "sh", "-c", "echo $COMMITTED; ls -d /made"])
             #expect(env.stdout == "yes\n/made\n", "\(env)")
 
             let tar = h.dir + "/export.tar"
-            ok(try h.berth(["export", "-o", tar, "c"]), "export")
+            ok(try h.berth(["export", "-o", tar, "box"]), "export")
             let listing = try Command.run("/bin/tar", ["-tf", tar])
             #expect(lines(listing.stdout).contains("made/") && lines(listing.stdout).contains("bin/busybox"), "\(listing.stderr)")
 
@@ -124,50 +124,50 @@ struct BerthCLIContainerTests {
             #expect(cells(srows.first ?? "") == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"],
                     "\(stats)")
             let srow = cells(srows.last ?? "")
-            #expect(srow.count == 8 && srow[1] == "c" && srow[2].hasSuffix("%") && srow[7] == "1", "\(stats)")
-            let named = try h.berth(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.Container}}", "c"])
-            #expect(named.stdout == "c 1 c\n", "\(named)")
+            #expect(srow.count == 8 && srow[1] == "box" && srow[2].hasSuffix("%") && srow[7] == "1", "\(stats)")
+            let named = try h.berth(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.Container}}", "box"])
+            #expect(named.stdout == "box 1 box\n", "\(named)")
             let none = try h.berth(["stats", "--no-stream", "nosuch"])
             #expect(none.status == 1 && none.stderr.contains("No such container: nosuch"), "\(none)")
 
-            ok(try h.berth(["rm", "-f", "c"]), "rm -f")
+            ok(try h.berth(["rm", "-f", "box"]), "rm -f")
         }
     }
 
     @Test func cpBothWays() async throws {
         try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
-            ok(try h.berth(["run", "-d", "--network", "none", "--name", "c", "busybox", "sh", "-c",
+            ok(try h.berth(["run", "-d", "--network", "none", "--name", "box", "busybox", "sh", "-c",
                             "mkdir -p /data/sub && echo a > /data/a && echo b > /data/sub/b && exec sleep 100"]), "run -d")
-            for _ in 0..<50 where try h.berth(["exec", "c", "test", "-f", "/data/sub/b"]).status != 0 { usleep(100_000) }
+            for _ in 0..<50 where try h.berth(["exec", "box", "test", "-f", "/data/sub/b"]).status != 0 { usleep(100_000) }
             let local = h.dir + "/cp"
             try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
 
             // A file to a new name, a directory into an existing one, a directory's contents.
-            ok(try h.berth(["cp", "c:/data/a", local + "/a-copy"]), "cp file")
+            ok(try h.berth(["cp", "box:/data/a", local + "/a-copy"]), "cp file")
             #expect(try String(contentsOfFile: local + "/a-copy", encoding: .utf8) == "a\n")
-            ok(try h.berth(["cp", "c:/data", local]), "cp dir into dir")
+            ok(try h.berth(["cp", "box:/data", local]), "cp dir into dir")
             #expect(try String(contentsOfFile: local + "/data/sub/b", encoding: .utf8) == "b\n")
-            ok(try h.berth(["cp", "c:/data/.", local + "/contents"]), "cp dir contents")
+            ok(try h.berth(["cp", "box:/data/.", local + "/contents"]), "cp dir contents")
             #expect(FileManager.default.fileExists(atPath: local + "/contents/sub/b"))
-            let dirOverFile = try h.berth(["cp", "c:/data", local + "/a-copy"])
+            let dirOverFile = try h.berth(["cp", "box:/data", local + "/a-copy"])
             #expect(dirOverFile.status == 1 && dirOverFile.stderr == "cannot copy directory\n", "\(dirOverFile)")
-            let nope = try h.berth(["cp", "c:/nope", local + "/x"])
+            let nope = try h.berth(["cp", "box:/nope", local + "/x"])
             #expect(nope.status == 1 && nope.stderr.hasPrefix("Error response from daemon: "), "\(nope)")
             // `-` writes the tar stream to stdout.
-            let stream = try h.berth(["cp", "c:/data/a", "-"])
+            let stream = try h.berth(["cp", "box:/data/a", "-"])
             #expect(stream.status == 0 && stream.stdout.hasPrefix("a\0"), "\(stream.status) \(stream.stderr)")
 
             // To the container: into a directory, as a new name, a directory's contents.
             try "local\n".write(toFile: local + "/l.txt", atomically: true, encoding: .utf8)
-            ok(try h.berth(["cp", local + "/l.txt", "c:/tmp/"]), "cp to dir")
-            ok(try h.berth(["cp", local + "/l.txt", "c:/tmp/renamed"]), "cp to new name")
-            ok(try h.berth(["cp", local + "/data", "c:/copied"]), "cp dir to new name")
-            ok(try h.berth(["cp", local + "/data/.", "c:/tmp"]), "cp contents")
-            let check = try h.berth(["exec", "c", "cat", "/tmp/l.txt", "/tmp/renamed", "/copied/sub/b", "/tmp/sub/b"])
+            ok(try h.berth(["cp", local + "/l.txt", "box:/tmp/"]), "cp to dir")
+            ok(try h.berth(["cp", local + "/l.txt", "box:/tmp/renamed"]), "cp to new name")
+            ok(try h.berth(["cp", local + "/data", "box:/copied"]), "cp dir to new name")
+            ok(try h.berth(["cp", local + "/data/.", "box:/tmp"]), "cp contents")
+            let check = try h.berth(["exec", "box", "cat", "/tmp/l.txt", "/tmp/renamed", "/copied/sub/b", "/tmp/sub/b"])
             #expect(check.stdout == "local\nlocal\nb\nb\n", "\(check)")
-            let noDir = try h.berth(["cp", local + "/l.txt", "c:/nodir/"])
+            let noDir = try h.berth(["cp", local + "/l.txt", "box:/nodir/"])
             #expect(noDir.status == 1 && noDir.stderr == "no such directory\n", "\(noDir)")
-            ok(try h.berth(["rm", "-f", "c"]), "rm -f")
+            ok(try h.berth(["rm", "-f", "box"]), "rm -f")
         }
     }
 
