@@ -76,12 +76,6 @@ public final class BerthdHarness: @unchecked Sendable {
                         timeout: timeout)
     }
 
-    /// This build's `berth` CLI against this berthd.
-    public func berth(_ args: [String], stdin: String? = nil, timeout: Int = 60) throws -> Command.Result {
-        try Command.run(LifecycleHarness.siblingBinary("berth"), ["-H", host] + args, stdin: stdin,
-                        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], timeout: timeout)
-    }
-
     /// One HTTP request through curl: status, headers (lower-cased names) and body.
     public func http(_ method: String, _ path: String, body: String? = nil, headers: [String] = []) throws -> HTTPResult {
         var args = ["-s", "-S", "--max-time", "30", "--unix-socket", socket, "-X", method, "-D", "-", "-o", dir + "/curl.body"]
