@@ -37,6 +37,7 @@ bench: release
 	scripts/bench-pull.sh $(RELEASE)/berth-lifecycled
 	scripts/bench-containers.sh $(RELEASE)
 	scripts/bench-network.sh $(RELEASE)
+	scripts/bench-cli.sh $(RELEASE)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -56,8 +56,11 @@ struct BerthWalkthroughTests {
             #expect(running.stdout.hasPrefix("walk Up "), "\(running)")
             #expect(running.stdout.contains("\"/bin/sh\""), "\(running)")
 
-            // $ docker container exec -it walk sh: a second shell beside PID 1; exit ends only it.
-            try tmux.start(window: "exec", command: [BerthdHarness.berthBinary, "container", "exec", "-it", "walk", "sh"],
+            // $ docker container exec -it 0acc2d5f2fef sh (the ID from `ls`): a second shell beside
+            // PID 1; exit ends only it.
+            let shortID = try h.berth(["container", "ls", "-q", "--filter", "name=walk"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(shortID.count == 12, "\(shortID)")
+            try tmux.start(window: "exec", command: [BerthdHarness.berthBinary, "container", "exec", "-it", shortID, "sh"],
                            env: ["BERTH_HOST": h.host])
             try await tmux.waitFor("exec", timeout: 30) { $0.contains("# ") }
             try tmux.send("exec", "ps; echo exec-done")
@@ -74,6 +77,15 @@ struct BerthWalkthroughTests {
             #expect(stop.status == 0 && stop.stdout == "walk\n", "\(stop)")
             let rm = try h.berth(["container", "rm", "walk"])
             #expect(rm.status == 0 && rm.stdout == "walk\n", "\(rm)")
+
+            // $ docker version
+            let version = try h.berth(["version"])
+            #expect(version.status == 0 && version.stdout.contains("Client:") && version.stdout.contains("Server:")
+                    && version.stdout.contains("API version:"), "\(version)")
+
+            // $ docker container run alpine /bin/sh: no terminal, no stdin: the shell ends at once.
+            let noTTY = try h.berth(["container", "run", ubuntu, "/bin/sh"])
+            #expect(noTTY.status == 0 && noTTY.stdout.isEmpty, "\(noTTY)")
 
             // $ docker run hello-world
             let hello = try h.berth(["run", "hello-world"])
@@ -94,8 +106,8 @@ struct BerthWalkthroughTests {
             let all = try h.berth(["container", "ls", "-a", "--format", "{{.ID}}|{{.Image}}|{{.Status}}|{{.Names}}"])
             expectOK(all, "container ls -a")
             let rows = all.stdout.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
-            #expect(rows.count == 3, "\(all)")
-            #expect(Set(rows.map { $0[0] }).count == 3 && Set(rows.map { $0[3] }).count == 3, "distinct IDs and names: \(all)")
+            #expect(rows.count == 4, "\(all)")
+            #expect(Set(rows.map { $0[0] }).count == 4 && Set(rows.map { $0[3] }).count == 4, "distinct IDs and names: \(all)")
             #expect(rows.allSatisfy { $0[2].hasPrefix("Exited (0) ") }, "\(all)")
             #expect(rows.filter { $0[1] == alpine }.count == 2 && rows.filter { $0[1] == "hello-world" }.count == 1, "\(all)")
             let table = try h.berth(["container", "ls", "-a"])
