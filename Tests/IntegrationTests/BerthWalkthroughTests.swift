@@ -46,6 +46,15 @@ struct BerthWalkthroughTests {
             let inside = try await tmux.waitFor("run", timeout: 15) { $0.contains("PID") && $0.contains("/bin/sh") }
             let pid1 = inside.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("1 ") }
             #expect(pid1?.hasSuffix("/bin/sh") == true, "PID 1 is the shell:\n\(inside)")
+            // The terminal's size reaches the container, at start and when the window changes.
+            let size = try tmux.paneSize("run")
+            try tmux.send("run", "echo size=$(stty size)")
+            try await tmux.waitFor("run", timeout: 15) { $0.contains("size=\(size.rows) \(size.columns)") }
+            try tmux.resize(columns: 100, rows: 30)
+            let smaller = try tmux.paneSize("run")
+            #expect(smaller.columns == 100, "tmux resized the window: \(smaller)")
+            try tmux.send("run", "echo resized=$(stty size)")
+            try await tmux.waitFor("run", timeout: 15) { $0.contains("resized=\(smaller.rows) \(smaller.columns)") }
             try tmux.sendKeys("run", ["C-p", "C-q"])
             let detached = try await tmux.waitFor("run", timeout: 15) { $0.contains("BERTH-EXIT=") }
             #expect(detached.contains("BERTH-EXIT=0"), "detach exits 0:\n\(detached)")
@@ -148,6 +157,18 @@ final class Tmux {
     func sendKeys(_ window: String, _ keys: [String]) throws {
         let r = try tmux(["send-keys", "-t", "walk:\(window)"] + keys)
         guard r.status == 0 else { throw HarnessError("tmux send-keys: \(r)") }
+    }
+
+    func paneSize(_ window: String) throws -> (rows: Int, columns: Int) {
+        let r = try tmux(["display-message", "-p", "-t", "walk:\(window)", "#{pane_height} #{pane_width}"])
+        let parts = r.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard parts.count == 2 else { throw HarnessError("tmux display-message: \(r)") }
+        return (parts[0], parts[1])
+    }
+
+    func resize(columns: Int, rows: Int) throws {
+        let r = try tmux(["resize-window", "-t", "walk", "-x", String(columns), "-y", String(rows)])
+        guard r.status == 0 else { throw HarnessError("tmux resize-window: \(r)") }
     }
 
     func capture(_ window: String) throws -> String {
