@@ -61,14 +61,14 @@ func failure(_ body: () throws -> Void) -> String? {
         #expect(try renderJSON("{{json .State.Health}}", container) == "null")
         #expect(try renderJSON("{{if .State.Health}}yes{{else}}no{{end}}", container) == "no")
         #expect(failure { _ = try renderJSON("{{.State.Health.Status}}", container) }
-            == #"template: :1:2: executing "" at <.State.Health.Status>: nil pointer evaluating interface {}.Status"#)
+            == #"template: :1:8: executing "" at <.State.Health.Status>: nil pointer evaluating interface {}.Status"#)
     }
 
     @Test func fieldOfNonMapIsAnError() {
         #expect(failure { _ = try renderJSON("{{.Name.First}}", container) }
-            == #"template: :1:2: executing "" at <.Name.First>: can't evaluate field First in type string"#)
+            == #"template: :1:7: executing "" at <.Name.First>: can't evaluate field First in type string"#)
         #expect(failure { _ = try renderJSON("x\n  {{.State.Pid.X}}", container) }
-            == #"template: :2:4: executing "" at <.State.Pid.X>: can't evaluate field X in type int"#)
+            == #"template: :2:10: executing "" at <.State.Pid.X>: can't evaluate field X in type int"#)
         #expect(failure { _ = try renderJSON("{{.Name \"x\"}}", container) }
             == #"template: :1:2: executing "" at <.Name>: Name is not a method but has arguments"#)
     }
@@ -214,7 +214,7 @@ func failure(_ body: () throws -> Void) -> String? {
         #expect(try render(#"{{split .S ":"}}"#, ["S": "a:b::c"]) == "[a b  c]")
         #expect(try render(#"{{len (split "" ",")}}"#, [String: Any]()) == "1")
         #expect(failure { _ = try render(#"{{join .S ","}}"#, ["S": "abc"]) }
-            == #"template: :1:2: executing "" at <join>: wrong type for value; expected []string; got string"#)
+            == #"template: :1:7: executing "" at <.S>: wrong type for value; expected []string; got string"#)
     }
 
     @Test func index() throws {
@@ -226,9 +226,9 @@ func failure(_ body: () throws -> Void) -> String? {
         #expect(try render(#"{{index . "L" 0}}"#, doc) == "a")
         #expect(try render(#"{{index .M "k"}}"#, doc) == "<no value>")
         #expect(failure { _ = try render(#"{{index .L 5}}"#, doc) }
-            == #"template: :1:2: executing "" at <index>: error calling index: index out of range: 5"#)
+            == #"template: :1:2: executing "" at <index .L 5>: error calling index: index out of range: 5"#)
         #expect(failure { _ = try render(#"{{index .Nope "x"}}"#, doc) }
-            == #"template: :1:2: executing "" at <index>: error calling index: index of untyped nil"#)
+            == #"template: :1:2: executing "" at <index .Nope "x">: error calling index: index of untyped nil"#)
     }
 
     @Test func stringFunctions() throws {
@@ -239,9 +239,9 @@ func failure(_ body: () throws -> Void) -> String? {
         #expect(try render("{{truncate .S 3}}|{{truncate .S 10}}", ["S": "abcdef"]) == "abc|abcdef")
         #expect(try render("{{slice .S 1 3}} {{slice .L 1}}", ["S": "abcdef", "L": ["a", "b", "c"]] as [String: Any]) == "bc [b c]")
         #expect(failure { _ = try render("{{upper .N}}", ["N": 5]) }
-            == #"template: :1:2: executing "" at <upper>: wrong type for value; expected string; got int"#)
+            == #"template: :1:8: executing "" at <.N>: wrong type for value; expected string; got int"#)
         #expect(failure { _ = try render("{{upper .Missing}}", [String: Any]()) }
-            == #"template: :1:2: executing "" at <upper>: invalid value; expected string"#)
+            == #"template: :1:8: executing "" at <.Missing>: invalid value; expected string"#)
         #expect(failure { _ = try render("{{len .A .B}}", ["A": "x", "B": "y"]) }
             == #"template: :1:2: executing "" at <len>: wrong number of args for len: want 1 got 2"#)
     }
@@ -263,6 +263,21 @@ func failure(_ body: () throws -> Void) -> String? {
         #expect(try render(#"{{printf "%s" .S .S}}"#, ["S": "x"]) == "x%!(EXTRA string=x)")
         #expect(try render(#"{{printf "%s" .N}}"#, ["N": 1]) == "%!s(int=1)")
         #expect(try render(#"{{printf "%d" .Missing}}"#, [String: Any]()) == "%!d(<nil>)")
+        #expect(try render(#"{{printf "%6.2f|%-8v|%08.3f|%e|%g" 3.14159 "ab" -3.14159 1234.5678 0.000012}}"#, [String: Any]())
+            == "  3.14|ab      |-003.142|1.234568e+03|1.2e-05")
+        #expect(try render(#"{{printf "%t %v" true nil}}|{{printf "%s" (split "a,b" ",")}}|{{printf "%q" (split "a,b" ",")}}"#, [String: Any]())
+            == #"true <nil>|[a b]|["a" "b"]"#)
+    }
+
+    @Test func argumentErrorsPointAtTheArgument() {
+        // Messages as docker 28 prints them.
+        #expect(failure { _ = try render("{{upper 5}}", [String: Any]()) } == #"template: :1:8: executing "" at <5>: expected string; found 5"#)
+        #expect(failure { _ = try render(#"{{join "abc" ","}}"#, [String: Any]()) }
+            == #"template: :1:7: executing "" at <"abc">: can't handle "abc" for arg of type []string"#)
+        #expect(failure { _ = try render(#"{{len (index (split "a,b" ",") 5)}}"#, [String: Any]()) }
+            == #"template: :1:7: executing "" at <index (split "a,b" ",") 5>: error calling index: index out of range: 5"#)
+        #expect(failure { _ = try render(#"{{index (split "a,b" ",") "x"}}"#, [String: Any]()) }
+            == #"template: :1:2: executing "" at <index (split "a,b" ",") "x">: error calling index: cannot index slice/array with type string"#)
     }
 
     @Test func printAndPrintln() throws {
@@ -279,9 +294,9 @@ func failure(_ body: () throws -> Void) -> String? {
         #expect(try renderJSON("{{eq .ExitCode 0}}", #"{"ExitCode":0}"#) == "true")
         #expect(try render("{{eq .B true}}", ["B": true]) == "true")
         #expect(failure { _ = try render(#"{{eq .S 1}}"#, ["S": "a"]) }
-            == #"template: :1:2: executing "" at <eq>: error calling eq: incompatible types for comparison"#)
+            == #"template: :1:2: executing "" at <eq .S 1>: error calling eq: incompatible types for comparison"#)
         #expect(failure { _ = try render(#"{{lt true false}}"#, [String: Any]()) }
-            == #"template: :1:2: executing "" at <lt>: error calling lt: invalid type for comparison"#)
+            == #"template: :1:2: executing "" at <lt true false>: error calling lt: invalid type for comparison"#)
     }
 
     @Test func logic() throws {

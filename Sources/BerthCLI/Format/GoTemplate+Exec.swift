@@ -228,7 +228,7 @@ final class TemplateExec {
             let receiver = try evalArg(dot, inner)
             return try evalFieldChain(dot, receiver: receiver, node: first, idents: idents, args: cmd.args, final: final)
         case .identifier(let name):
-            return try evalFunction(dot, name, node: first, args: Array(cmd.args.dropFirst()), final: final)
+            return try evalFunction(dot, name, node: first, args: Array(cmd.args.dropFirst()), final: final, command: cmd.description)
         case .variable(let name, let idents):
             let v = lookup(name)
             if idents.isEmpty {
@@ -307,7 +307,7 @@ final class TemplateExec {
         case .variable(let name, let idents):
             let v = lookup(name)
             return idents.isEmpty ? v : try evalFieldChain(dot, receiver: v, node: arg, idents: idents, args: [arg], final: nil)
-        case .identifier(let name): return try evalFunction(dot, name, node: arg, args: [], final: nil)
+        case .identifier(let name): return try evalFunction(dot, name, node: arg, args: [], final: nil, command: name)
         case .pipe(let p): return try evalPipeline(dot, p)
         case .chain(let inner, let idents):
             let r = try evalArg(dot, inner)
@@ -317,10 +317,11 @@ final class TemplateExec {
 
     // MARK: Functions
 
-    func evalFunction(_ dot: TVal, _ name: String, node: TArg, args: [TArg], final: TVal?) throws(TemplateError) -> TVal {
+    /// Calls function `name` (at `node`) of the command `command` (Go's context for "error calling").
+    func evalFunction(_ dot: TVal, _ name: String, node: TArg, args: [TArg], final: TVal?, command: String) throws(TemplateError) -> TVal {
         let argc = args.count + (final == nil ? 0 : 1)
         func fail(_ message: String) -> TemplateError { error(node.pos, name, message) }
-        func calling(_ message: String) -> TemplateError { fail("error calling \(name): \(message)") }
+        func calling(_ message: String) -> TemplateError { error(node.pos, command, "error calling \(name): \(message)") }
         func want(_ n: Int) throws(TemplateError) {
             if argc != n { throw fail("wrong number of args for \(name): want \(n) got \(argc)") }
         }
@@ -343,20 +344,34 @@ final class TemplateExec {
         var values: [TVal] = []
         for a in args { values.append(try evalArg(dot, a)) }
         if let final { values.append(final) }
+        /// Go's evalArg errors: a literal of the wrong kind, or a computed value of the wrong type, at its node.
+        func argError(_ i: Int, expected: String, goName: String) -> TemplateError {
+            let arg = i < args.count ? args[i] : node
+            switch arg.kind {
+            case .nilLiteral:
+                return error(arg.pos, arg.description, "cannot assign nil to \(goName)")
+            case .number, .bool, .string:
+                if goName == "[]string" {
+                    return error(arg.pos, arg.description, "can't handle \(arg.description) for arg of type []string")
+                }
+                return error(arg.pos, arg.description, "expected \(expected); found \(arg.description)")
+            default:
+                if values[i].isNil { return error(arg.pos, arg.description, "invalid value; expected \(goName)") }
+                return error(arg.pos, arg.description, "wrong type for value; expected \(goName); got \(values[i].goType)")
+            }
+        }
 
         func string(_ i: Int) throws(TemplateError) -> String {
             switch values[i] {
             case .string(let s): return s
-            case .missing, .null: throw fail("invalid value; expected string")
-            default: throw fail("wrong type for value; expected string; got \(values[i].goType)")
+            default: throw argError(i, expected: "string", goName: "string")
             }
         }
         func int(_ i: Int) throws(TemplateError) -> Int {
             switch values[i] {
             case .int(let v): return v
             case .double(let d) where d == d.rounded() && abs(d) < 9e18: return Int(d)
-            case .missing, .null: throw fail("invalid value; expected int")
-            default: throw fail("wrong type for value; expected int; got \(values[i].goType)")
+            default: throw argError(i, expected: "integer", goName: "int")
             }
         }
 
@@ -462,8 +477,7 @@ final class TemplateExec {
             try want(2)
             let sep = try string(1)
             guard case .list(let l) = values[0] else {
-                if values[0].isNil { throw fail("invalid value; expected []string") }
-                throw fail("wrong type for value; expected []string; got \(values[0].goType)")
+                throw argError(0, expected: "[]string", goName: "[]string")
             }
             return .string(l.map { goPrint(TVal.of($0), nilText: "<nil>") }.joined(separator: sep))
         case "title":

@@ -556,14 +556,16 @@ struct TemplateParser {
     mutating func operand() throws(TemplateError) -> TArg? {
         guard let term = try term() else { return nil }
         guard try peek().kind == .field else { return term }
+        // Go positions a chain at its first chained field: `.Name.X` is at `.X`.
+        let pos = try peek().pos
         var idents: [String] = []
         while try peek().kind == .field { idents.append(String(try next().val.dropFirst())) }
         switch term.kind {
-        case .field(let head): return TArg(pos: term.pos, kind: .field(head + idents))
-        case .variable(let name, let head): return TArg(pos: term.pos, kind: .variable(name, head + idents))
+        case .field(let head): return TArg(pos: pos, kind: .field(head + idents))
+        case .variable(let name, let head): return TArg(pos: pos, kind: .variable(name, head + idents))
         case .bool, .string, .number, .nilLiteral, .dot:
             throw error("unexpected . after term \(goQuote(term.description))")
-        default: return TArg(pos: term.pos, kind: .chain(term, idents))
+        default: return TArg(pos: pos, kind: .chain(term, idents))
         }
     }
 
