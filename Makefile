@@ -3,9 +3,9 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 BUILD    ?= .build
 RELEASE  := $(BUILD)/release
-DEBS     := libseccomp-dev libcap-dev libarchive-dev libsqlite3-dev pkg-config busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace docker-registry skopeo umoci zstd containernetworking-plugins curl
+DEBS     := libseccomp-dev libcap-dev libarchive-dev libsqlite3-dev pkg-config busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace docker-registry skopeo umoci zstd containernetworking-plugins curl tmux python3-docker
 
-.PHONY: all build release test unit integration conformance dropin bench install deps demo clean
+.PHONY: all build release test unit integration conformance dropin bench install deps demo start stop clean
 
 all: build
 
@@ -37,21 +37,32 @@ bench: release
 	scripts/bench-pull.sh $(RELEASE)/berth-lifecycled
 	scripts/bench-containers.sh $(RELEASE)
 	scripts/bench-network.sh $(RELEASE)
+	scripts/bench-cli.sh $(RELEASE)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(RELEASE)/berth-runtime $(RELEASE)/berth $(RELEASE)/berthd $(RELEASE)/berth-lifecycled $(RELEASE)/berth-monitor $(DESTDIR)$(PREFIX)/bin/
-	# The built-in default image (busybox:latest from busybox-static), so a container runs offline.
+	# The systemd unit (used by `make start` where systemd runs) and the socket's group, as docker's.
+	install -d $(DESTDIR)/etc/systemd/system
+	install -m 0644 packaging/systemd/berthd.service $(DESTDIR)/etc/systemd/system/berthd.service
+	[ -n "$(DESTDIR)" ] || getent group berth >/dev/null || groupadd --system berth
+	# The built-in default images (busybox and hello-world from busybox-static), so containers run offline.
 	[ -n "$(DESTDIR)" ] || scripts/default-image.sh $(PREFIX)/bin/berth-lifecycled
 
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS)
 
-# Builds a busybox bundle from busybox-static and runs a container from it.
-# Runs a container from the built-in default image: a berth-lifecycled snapshot, berth-runtime.
+# Starts the installed stack (berthd → berth-lifecycled) and runs `berth run --rm hello-world`.
 demo:
 	scripts/demo.sh $(PREFIX)/bin
+
+# The installed stack in the background (or as berthd.service where systemd runs).
+start:
+	scripts/stack.sh start $(PREFIX)/bin
+
+stop:
+	scripts/stack.sh stop $(PREFIX)/bin
 
 clean:
 	rm -rf $(BUILD)

@@ -133,6 +133,7 @@ let package = Package(
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthNetwork", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineClient"]),
+        .testTarget(name: "BerthEngineClientTests", dependencies: ["BerthEngineClient"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthEngineClient", "BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),
     ],

@@ -76,6 +76,27 @@ public final class BerthdHarness: @unchecked Sendable {
                         timeout: timeout)
     }
 
+    /// The berth CLI binary under test (beside the tests, or $BERTH).
+    public static var berthBinary: String {
+        if let env = getenv("BERTH") { return String(cString: env) }
+        return LifecycleHarness.siblingBinary("berth")
+    }
+
+    /// The berth CLI against this berthd (through BERTH_HOST, as a user would set it).
+    public func berth(_ args: [String], stdin: String? = nil, timeout: Int = 60) throws -> Command.Result {
+        try Command.run(Self.berthBinary, args, stdin: stdin,
+                        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "BERTH_HOST=\(host)", "HOME=\(dir)"],
+                        timeout: timeout)
+    }
+
+    /// Imports Berth's built-in default images (busybox and hello-world from busybox-static) with
+    /// scripts/default-image.sh, through this berthd's berth-lifecycled.
+    public func importDefaultImages() throws {
+        let pkg = "/" + #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let r = try Command.run("/bin/bash", [pkg + "/scripts/default-image.sh", LifecycleHarness.lifecycledBinary, lc.root, lc.run], timeout: 120)
+        guard r.status == 0 else { throw HarnessError("default-image.sh: \(r)") }
+    }
+
     /// One HTTP request through curl: status, headers (lower-cased names) and body.
     public func http(_ method: String, _ path: String, body: String? = nil, headers: [String] = []) throws -> HTTPResult {
         var args = ["-s", "-S", "--max-time", "30", "--unix-socket", socket, "-X", method, "-D", "-", "-o", dir + "/curl.body"]

@@ -335,6 +335,36 @@ struct DockerDropInTests {
 
     /// dockerd 20.10 configures the network from a prestart hook (`/proc/<dockerd>/exe libnetwork-setkey`)
     /// that the runtime must run from the host: eth0 only has the bridge's subnet if it ran.
+    /// The berth CLI speaks only the Engine API, so it drives the real dockerd too (its default
+    /// runtime, runc, and berth-runtime).
+    @Test func berthCLIAgainstDockerd() throws {
+        func berth(_ args: [String]) throws -> Command.Result {
+            try Command.run(BerthdHarness.berthBinary, ["-H", "unix://" + env.socket] + args, env: env.env, timeout: 60)
+        }
+        let hi = try berth(["run", "--rm", "busybox", "echo", "hi"])
+        #expect(hi.status == 0 && hi.stdout == "hi\n", "\(hi)")
+        let viaBerthRuntime = try berth(["run", "--rm", "--runtime", "berth", "busybox", "sh", "-c", "echo out; echo err >&2; exit 4"])
+        #expect(viaBerthRuntime.status == 4 && viaBerthRuntime.stdout == "out\n" && viaBerthRuntime.stderr == "err\n", "\(viaBerthRuntime)")
+        let d = try berth(["run", "-d", "--name", "berth-test-cli", "busybox", "sh", "-c", "echo started; sleep 60"])
+        #expect(d.status == 0 && d.stdout.count == 65, "\(d)")
+        defer { _ = try? berth(["rm", "-f", "berth-test-cli"]) }
+        let ps = try berth(["ps", "--format", "{{.Names}} {{.Image}}"])
+        #expect(ps.stdout.contains("berth-test-cli busybox"), "\(ps)")
+        let exec = try berth(["exec", "berth-test-cli", "cat", "/proc/1/cmdline"])
+        #expect(exec.status == 0 && exec.stdout.hasPrefix("sh"), "\(exec)")
+        let logs = try berth(["logs", "berth-test-cli"])
+        #expect(logs.stdout == "started\n", "\(logs)")
+        let version = try berth(["version", "--format", "{{.Server.Version}}"])
+        #expect(version.status == 0 && !version.stdout.isEmpty, "\(version)")
+        let images = try berth(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(images.stdout.contains("busybox:latest"), "\(images)")
+        #expect(try berth(["stop", "-t", "1", "berth-test-cli"]).status == 0)
+        let rm = try berth(["rm", "berth-test-cli"])
+        #expect(rm.status == 0 && rm.stdout == "berth-test-cli\n", "\(rm)")
+        let missing = try berth(["rm", "berth-test-cli"])
+        #expect(missing.status == 1 && missing.stderr.contains("No such container: berth-test-cli"), "\(missing)")
+    }
+
     @Test func libnetworkPrestartHookGivesTheBridgeNetwork() throws {
         let args = ["run", "--rm", "--runtime", "berth", "busybox", "ip", "-o", "-4", "addr", "show", "eth0"]
         let r = try docker(args)

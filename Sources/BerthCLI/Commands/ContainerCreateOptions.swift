@@ -57,6 +57,7 @@ struct ContainerCreateOptions: ParsableArguments {
     @Option(name: .customLong("log-driver"), help: "Logging driver for the container") var logDriver: String?
     @Option(name: .customLong("log-opt"), help: "Log driver options") var logOpt: [String] = []
     @Option(name: .customLong("cidfile"), help: "Write the container ID to the file") var cidfile: String?
+    @Option(name: .customLong("runtime"), help: "Runtime to use for this container") var runtime: String?
     @Option(name: .customLong("pull"), help: "Pull image before running (\"always\", \"missing\", \"never\")") var pull = "missing"
     @Option(name: .customLong("platform"), help: "Set platform if server is multi-platform capable") var platform: String?
     @Flag(name: [.short, .customLong("interactive")], help: "Keep STDIN open even if not attached") var interactive = false
@@ -332,6 +333,7 @@ struct ContainerCreateOptions: ParsableArguments {
             c["Healthcheck"] = hc
         }
         if autoRemove { h["AutoRemove"] = true }
+        if let runtime { h["Runtime"] = runtime }
         if !h.isEmpty { c["HostConfig"] = h }
         return c
     }
