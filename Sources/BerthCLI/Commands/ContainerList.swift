@@ -27,7 +27,8 @@ struct ContainerListOptions: ParsableArguments {
         let list = try client.json("GET", "/containers/json", query: q) as? [[String: Any]] ?? []
         var table = ContainerRow.defaultTable
         if size { table += "\t{{.Size}}" }
-        let out = try ListFormat(format: format, quiet: quiet, defaultTable: table, quietTemplate: "{{.ID}}",
+        // As docker: -q wins over a custom --format.
+        let out = try ListFormat(format: quiet ? nil : format, defaultTable: table, quiet: quiet, quietFormat: "{{.ID}}",
                                  headers: ContainerRow.headers).render(list.map { ContainerRow.context($0, trunc: !noTrunc) })
         writeAll(1, Array(out.utf8))
     }
@@ -185,29 +186,6 @@ private func displayWidth(_ u: Unicode.Scalar) -> Int {
     default:
         return 1
     }
-}
-
-/// Go's strconv.Quote.
-func goQuote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\u{07}": out += "\\a"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{0B}": out += "\\v"
-        default:
-            if u.value < 0x20 || u.value == 0x7F { out += String(format: "\\x%02x", u.value) }
-            else if (0x80..<0xA0).contains(u.value) { out += String(format: "\\u%04x", u.value) }
-            else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }
 
 /// Go's time.Time.String() for a Unix time in the local zone: "2006-01-02 15:04:05 -0700 MST".

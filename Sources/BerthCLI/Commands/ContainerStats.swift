@@ -33,7 +33,7 @@ struct Stats: ParsableCommand {
             let errors = collector.snapshot().compactMap(\.error)
             if !errors.isEmpty { throw CLIError(errors.joined(separator: "\n")) }
         }
-        let list = ListFormat(format: format, quiet: false, defaultTable: Self.defaultTable, quietTemplate: "{{.ID}}", headers: Self.headers)
+        let list = ListFormat(format: format, defaultTable: Self.defaultTable, quiet: false, quietFormat: "{{.ID}}", headers: Self.headers)
         var tick = 0
         while true {
             let rows = collector.snapshot().map { $0.context(trunc: !noTrunc) }
