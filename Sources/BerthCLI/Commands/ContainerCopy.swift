@@ -67,7 +67,7 @@ struct Cp: ParsableCommand {
         let plan = try CopyPath.prepare(srcPath: path, srcIsDir: info?.isDir ?? false, rebaseName: rebaseName, dstPath: dstPath,
                                         dstExists: exists, dstIsDir: exists && dstIsDir.boolValue)
         let copied = try CopyPath.extract(reader, plan)
-        progress(copied, dstPath)
+        progress(copied, CopyPath.absolute(dstPath))
     }
 
     private func toContainer(_ srcPath: String, _ container: String, _ dstPath: String) throws {

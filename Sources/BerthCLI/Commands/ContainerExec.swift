@@ -18,7 +18,7 @@ struct Exec: ParsableCommand {
     @Flag(name: [.short, .customLong("tty")], help: "Allocate a pseudo-TTY") var tty = false
     @Option(name: [.short, .customLong("user")], help: "Username or UID (format: \"<name|uid>[:<group|gid>]\")") var user: String?
     @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container") var workdir: String?
-    @Argument(help: "The container") var container: String
+    @Argument(help: "The container") var container: String = ""
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments") var command: [String] = []
 
     func body() throws -> [String: Any] {
@@ -36,7 +36,10 @@ struct Exec: ParsableCommand {
     }
 
     func run() throws {
-        guard !command.isEmpty else { throw CLIError.usage("\"exec\" requires at least 2 arguments.") }
+        guard !container.isEmpty, !command.isEmpty else {
+            throw CLIError(code: 1, "berth: 'berth exec' requires at least 2 arguments\n\nUsage:  berth exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+                           + "See 'berth exec --help' for more information")
+        }
         if tty && interactive && !detach && isatty(0) != 1 { throw CLIError("the input device is not a TTY") }
         if let detachKeys { _ = try StreamPump.parseKeys(detachKeys) }
         let client = try CLI.client()
