@@ -57,8 +57,10 @@ public final class EngineClient {
     /// or more is thrown as `.daemon` with the body's `message`.
     public func open(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                      headers: [(String, String)] = []) throws(EngineClientError) -> BodyReader {
+        // The target first: negotiating the version is a request of its own.
+        let target = try target(path, query)
         let conn = try HTTPConnection(host: host)
-        try conn.sendRequest(method: method, target: try target(path, query), headers: headers, body: body)
+        try conn.sendRequest(method: method, target: target, headers: headers, body: body)
         let head = try conn.readHead()
         let reader = BodyReader(conn: conn, head: head, method: method)
         if head.status >= 400 { throw Self.daemonError(head.status, try reader.readAll()) }
@@ -97,9 +99,9 @@ public final class EngineClient {
     /// Upgrades the connection (attach, exec start): after the 101 (or 200) the socket carries the
     /// raw stream both ways.
     public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil) throws(EngineClientError) -> (ResponseHead, HTTPConnection) {
+        let target = try target(path, query)
         let conn = try HTTPConnection(host: host)
-        try conn.sendRequest(method: method, target: try target(path, query),
-                             headers: [("Connection", "Upgrade"), ("Upgrade", "tcp")], body: body)
+        try conn.sendRequest(method: method, target: target, headers: [("Connection", "Upgrade"), ("Upgrade", "tcp")], body: body)
         let head = try conn.readHead()
         if head.status >= 400 {
             throw Self.daemonError(head.status, try BodyReader(conn: conn, head: head, method: method).readAll())

@@ -15,9 +15,9 @@ final class StreamPump {
     /// Called with a signal name when a proxied signal arrives.
     var onSignal: ((String) -> Void)?
     /// The key sequence that detaches (ctrl-p ctrl-q by default), when stdin is sent with a TTY.
-    var detachKeys: [UInt8] = []
+    var detachKeys: [UInt8] { get { detach.keys } set { detach = DetachScanner(keys: newValue) } }
+    private var detach = DetachScanner(keys: [])
     private var demux = FrameDemux()
-    private var held: [UInt8] = []
 
     enum End { case closed, detached }
 
@@ -73,7 +73,7 @@ final class StreamPump {
             if stdinOpen && fds[1].revents != 0 {
                 let n = read(0, &buf, buf.count)
                 if n > 0 {
-                    guard let out = escape(buf[0..<n]) else { fflush(nil); return .detached }
+                    guard let out = detach.scan(buf[0..<n]) else { fflush(nil); return .detached }
                     let ok = out.withUnsafeBytes { p -> Bool in
                         var off = 0
                         while off < p.count {
@@ -100,23 +100,6 @@ final class StreamPump {
         }
         fflush(nil)
         return .closed
-    }
-
-    /// Passes input through, holding back a partial detach sequence; nil when it is complete.
-    func escape(_ input: ArraySlice<UInt8>) -> [UInt8]? {
-        guard !detachKeys.isEmpty else { return Array(input) }
-        var out: [UInt8] = []
-        for b in input {
-            if b == detachKeys[held.count] {
-                held.append(b)
-                if held.count == detachKeys.count { return nil }
-            } else {
-                out += held
-                held = []
-                if b == detachKeys[0] { held = [b] } else { out.append(b) }
-            }
-        }
-        return out
     }
 
     /// `ctrl-p,ctrl-q`, `ctrl-a,x`: docker's detach-keys syntax.
@@ -155,6 +138,31 @@ final class StreamPump {
     private func output(_ bytes: [UInt8]) {
         if tty { writeAll(1, bytes); return }
         demux.feed(bytes) { stream, payload in writeAll(stream == 2 ? 2 : 1, payload) }
+    }
+}
+
+/// Finds the detach sequence in what the user types, as the docker CLI's escape proxy does.
+struct DetachScanner {
+    let keys: [UInt8]
+    private var held: [UInt8] = []
+
+    init(keys: [UInt8]) { self.keys = keys }
+
+    /// Passes input through, holding back a partial detach sequence; nil when it is complete.
+    mutating func scan(_ input: ArraySlice<UInt8>) -> [UInt8]? {
+        guard !keys.isEmpty else { return Array(input) }
+        var out: [UInt8] = []
+        for b in input {
+            if b == keys[held.count] {
+                held.append(b)
+                if held.count == keys.count { return nil }
+            } else {
+                out += held
+                held = []
+                if b == keys[0] { held = [b] } else { out.append(b) }
+            }
+        }
+        return out
     }
 }
 
