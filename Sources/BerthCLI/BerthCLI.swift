@@ -76,15 +76,17 @@ enum CLI {
             FileHandle.standardError.write(Data((e.description + "\n").utf8))
             exit(1)
         case let e as TemplateError:
-            FileHandle.standardError.write(Data(("template parsing error: " + e.message + "\n").utf8))
+            let text = e.message.hasPrefix("template") ? e.message : "template parsing error: " + e.message
+            FileHandle.standardError.write(Data((text + "\n").utf8))
             exit(64)
         default:
             let code = Berth.exitCode(for: error)
             if code == .success { Berth.exit(withError: error) }
-            // Usage errors: docker prints the message and exits 125.
+            // Usage errors: docker exits 125 for a bad flag, 1 for a missing argument.
             let msg = Berth.fullMessage(for: error)
             FileHandle.standardError.write(Data(("berth: " + msg + "\n").utf8))
-            exit(error is CleanExit ? 0 : (code.rawValue == 64 ? 125 : code.rawValue))
+            if code.rawValue != 64 { exit(code.rawValue) }
+            exit(msg.contains("Missing expected argument") ? 1 : 125)
         }
     }
 }
