@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+
+/// `berth logout [SERVER]`: removes the stored credentials.
+struct Logout: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Log out from a registry", usage: "berth logout [SERVER]", helpNames: [.long])
+
+    @Argument(help: "The registry (Docker Hub when absent)") var server: String?
+
+    func run() throws {
+        let address = RegistryAuth.serverKey(server ?? "")
+        var config = CLIConfig.load()
+        guard config.remove(address) else {
+            CommandSupport.out("Not logged in to \(address)\n")
+            return
+        }
+        CommandSupport.out("Removing login credentials for \(address)\n")
+        try config.save()
+    }
+}
