@@ -78,6 +78,8 @@ public struct InfoResponse: Codable, Sendable {
     public var Isolation = ""
     public var SecurityOptions: [String] = ["name=seccomp,profile=builtin"]
     public var Warnings: [String] = []
+    /// No swarm: the docker CLI prints `Swarm: inactive` (an absent state reads as a half-joined node).
+    public var Swarm: [String: String] = ["LocalNodeState": "inactive", "NodeID": "", "NodeAddr": ""]
 
     public init(id: String, containers: Int, running: Int, paused: Int, stopped: Int, images: Int, debug: Bool,
                 systemTime: String, cgroupVersion: String, kernelVersion: String, operatingSystem: String,

@@ -40,8 +40,24 @@ struct Info: ParsableCommand {
         o += " Images: \(s("Images"))\n Server Version: \(s("ServerVersion"))\n Storage Driver: \(s("Driver"))\n"
         for pair in i["DriverStatus"] as? [[String]] ?? [] where pair.count == 2 { o += "  \(pair[0]): \(pair[1])\n" }
         o += " Logging Driver: \(s("LoggingDriver"))\n Cgroup Driver: \(s("CgroupDriver"))\n Cgroup Version: \(s("CgroupVersion"))\n"
+        let plugins = i["Plugins"] as? [String: Any] ?? [:]
+        func plugin(_ k: String) -> String { (plugins[k] as? [String] ?? []).joined(separator: " ") }
+        o += " Plugins:\n  Volume: \(plugin("Volume"))\n  Network: \(plugin("Network"))\n  Log: \(plugin("Log"))\n"
+        let swarm = i["Swarm"] as? [String: Any] ?? [:]
+        let swarmState = swarm["LocalNodeState"] as? String ?? ""
+        o += " Swarm: \(swarmState)\n"
+        if swarmState != "inactive" && swarmState != "locked" {
+            o += "  NodeID: \(swarm["NodeID"] as? String ?? "")\n  Is Manager: \((swarm["ControlAvailable"] as? Bool) ?? false)\n"
+            o += "  Node Address: \(swarm["NodeAddr"] as? String ?? "")\n"
+        }
         let runtimes = (i["Runtimes"] as? [String: Any] ?? [:]).keys.sorted()
-        o += " Runtimes: \(runtimes.joined(separator: " "))\n Default Runtime: \(s("DefaultRuntime"))\n"
+        if !runtimes.isEmpty { o += " Runtimes: \(runtimes.joined(separator: " "))\n" }
+        o += " Default Runtime: \(s("DefaultRuntime"))\n Init Binary: \(s("InitBinary"))\n"
+        for (name, key) in [("containerd", "ContainerdCommit"), ("runc", "RuncCommit"), ("init", "InitCommit")] {
+            let c = i[key] as? [String: Any] ?? [:]
+            let id = c["ID"] as? String ?? "", expected = c["Expected"] as? String ?? ""
+            o += " \(name) version: \(id)" + (id != expected ? " (expected: \(expected))" : "") + "\n"
+        }
         let secopts = i["SecurityOptions"] as? [String] ?? []
         if !secopts.isEmpty {
             o += " Security Options:\n"
@@ -70,7 +86,7 @@ struct Info: ParsableCommand {
             let names = (reg["IndexConfigs"] as? [String: [String: Any]] ?? [:]).filter { ($0.value["Secure"] as? Bool) == false }.keys.sorted()
             if !cidrs.isEmpty || !names.isEmpty { o += " Insecure Registries:\n" + (names + cidrs).map { "  \($0)\n" }.joined() }
         }
-        o += " Live Restore Enabled: \(b("LiveRestoreEnabled"))\n"
+        o += " Live Restore Enabled: \(b("LiveRestoreEnabled"))\n\n"
         return o
     }
 }

@@ -74,7 +74,6 @@ struct Version: ParsableCommand {
                     lines.append(("  Built:", detail("BuildTime")))
                     lines.append(("  OS/Arch:", "\(detail("Os"))/\(detail("Arch"))"))
                     lines.append(("  Experimental:", detail("Experimental")))
-                    if !detail("KernelVersion").isEmpty { lines.append(("  Kernel Version:", detail("KernelVersion"))) }
                 } else {
                     lines.append(("  Version:", comp["Version"] as? String ?? ""))
                     for k in d.keys.sorted() { lines.append(("  \(k):", detail(k))) }
