@@ -241,6 +241,7 @@ struct BerthCLIImageTests {
             let since = Int(Date().timeIntervalSince1970) - 1
             expectOK(try h.berth(["run", "--name", "berth-cli-ev", "busybox", "true"]), "run")
             expectOK(try h.berth(["volume", "create", "berth-cli-dfvol"]), "volume create")
+            expectOK(try h.berth(["network", "create", "berth-cli-evnet"]), "network create")
             let until = Int(Date().timeIntervalSince1970) + 1
             let df = try h.berth(["system", "df"])
             let rows = lines(df.stdout)
@@ -261,10 +262,10 @@ struct BerthCLIImageTests {
             let dockerEvents = try h.docker(["events", "--since", "\(since)", "--until", "\(until)", "-f", "container=berth-cli-ev"])
             #expect(events.stdout == dockerEvents.stdout, "\(events)\n\(dockerEvents)")
             let formatted = try h.berth(["system", "events", "--since", "\(since)", "--until", "\(until)", "--format", "{{.Type}} {{.Action}}",
-                                         "--filter", "type=volume"])
-            #expect(formatted.stdout == "volume create\n", "\(formatted)")
-            let relative = try h.berth(["events", "--since", "30s", "--until", "0s", "-f", "type=volume"])
-            #expect(relative.status == 0 && relative.stdout.contains("volume create berth-cli-dfvol"), "\(relative)")
+                                         "--filter", "type=network"])
+            #expect(lines(formatted.stdout).contains("network create") && lines(formatted.stdout).allSatisfy { $0.hasPrefix("network ") }, "\(formatted)")
+            let relative = try h.berth(["events", "--since", "30s", "--until", "0s", "-f", "type=network"])
+            #expect(relative.status == 0 && relative.stdout.contains(" network create ") && relative.stdout.contains("name=berth-cli-evnet"), "\(relative)")
 
             let sysPrune = try h.berth(["system", "prune", "-f"])
             #expect(sysPrune.status == 0 && sysPrune.stdout.hasPrefix("Deleted Containers:\n") && sysPrune.stdout.hasSuffix("Total reclaimed space: " + (lines(sysPrune.stdout).last?.components(separatedBy: ": ").last ?? "") + "\n"), "\(sysPrune)")

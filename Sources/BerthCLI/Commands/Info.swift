@@ -78,9 +78,15 @@ struct Info: ParsableCommand {
         if (i["Debug"] as? Bool) == true {
             o += "  File Descriptors: \(s("NFd"))\n  Goroutines: \(s("NGoroutines"))\n  System Time: \(s("SystemTime"))\n  EventsListeners: \(s("NEventsListener"))\n"
         }
+        for (key, title) in [("HttpProxy", "HTTP Proxy"), ("HttpsProxy", "HTTPS Proxy"), ("NoProxy", "No Proxy")] where !s(key).isEmpty {
+            o += " \(title): \(s(key))\n"
+        }
+        if !s("IndexServerAddress").isEmpty {
+            if let u = CLIConfig.load().credentials(for: s("IndexServerAddress"))?.username { o += " Username: \(u)\n" }
+            o += " Registry: \(s("IndexServerAddress"))\n"
+        }
+        if let labels = i["Labels"] as? [String] { o += " Labels:\n" + labels.map { "  \($0)\n" }.joined() }
         o += " Experimental: \(b("ExperimentalBuild"))\n"
-        let labels = i["Labels"] as? [String] ?? []
-        if !labels.isEmpty { o += " Labels:\n" + labels.map { "  \($0)\n" }.joined() }
         if let reg = i["RegistryConfig"] as? [String: Any] {
             let cidrs = reg["InsecureRegistryCIDRs"] as? [String] ?? []
             let names = (reg["IndexConfigs"] as? [String: [String: Any]] ?? [:]).filter { ($0.value["Secure"] as? Bool) == false }.keys.sorted()
