@@ -77,7 +77,7 @@ import Testing
               - all stopped containers
               - all networks not used by at least one container
               - all dangling images
-              - unused build cache
+              - all dangling build cache
 
             Are you sure you want to continue?
             """)

@@ -58,7 +58,7 @@ struct BerthCLIImageTests {
             let back = try h.berth(["pull", "-q", pushed])
             #expect(back.status == 0 && back.stdout == pushed + "\n", "\(back)")
             let rmiMissing = try h.berth(["rmi", "nosuch:1"])
-            #expect(rmiMissing.status == 1 && rmiMissing.stderr.contains("Error response from daemon: No such image: nosuch:1"), "\(rmiMissing)")
+            #expect(rmiMissing.status == 1 && rmiMissing.stderr == "Error: No such image: nosuch:1\n", "\(rmiMissing)")
             let removed = try h.berth(["image", "rm", ref])
             #expect(removed.status == 0 && removed.stdout.contains("Untagged: \(ref)\n") && removed.stdout.contains("Deleted: sha256:"), "\(removed)")
 
@@ -108,7 +108,7 @@ struct BerthCLIImageTests {
 
             let logout = try h.berth(["logout", registry.host])
             #expect(logout.stdout == "Removing login credentials for \(registry.host)\n", "\(logout)")
-            #expect(try h.berth(["logout", registry.host]).stdout == "Not logged in to \(registry.host)\n")
+            #expect(try h.berth(["logout", registry.host]).stdout == "Removing login credentials for \(registry.host)\n")
             let nowhere = try h.berth(["login", "-u", "x", "-p", "y", "127.0.0.1:1"])
             #expect(nowhere.status == 1 && nowhere.stderr.contains("Error response from daemon:"), "\(nowhere)")
             let noTTY = try h.berth(["login", registry.host])
@@ -165,9 +165,9 @@ struct BerthCLIImageTests {
             let untag = try h.berth(["rmi", "stdin:1"])
             expectOK(untag, "rmi stdin:1")
             let prune = try h.berth(["image", "prune", "-f"])
-            #expect(prune.status == 0 && prune.stdout.hasSuffix("Total reclaimed space: " + "0B\n") || prune.stdout.contains("Total reclaimed space:"), "\(prune)")
+            #expect(prune.status == 0 && prune.stdout.contains("Total reclaimed space: "), "\(prune)")
             let cancelled = try h.berth(["image", "prune", "-a"], stdin: "n\n")
-            #expect(cancelled.status == 1 && cancelled.stdout.hasPrefix("WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "), "\(cancelled)")
+            #expect(cancelled.status == 0 && cancelled.stdout.hasSuffix("[y/N] Total reclaimed space: 0B\n") && cancelled.stdout.hasPrefix("WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "), "\(cancelled)")
             let all = try h.berth(["image", "prune", "-a"], stdin: "y\n")
             #expect(all.status == 0 && all.stdout.contains("Deleted Images:\nuntagged: imported:1\n") && all.stdout.contains("Total reclaimed space: "), "\(all)")
             #expect(try h.berth(["images", "-q"]).stdout.isEmpty)
@@ -194,7 +194,7 @@ struct BerthCLIImageTests {
             #expect(connected.stdout.contains("berth-cli-net") && connected.stdout.contains("web"), "\(connected)")
             expectOK(try h.berth(["network", "disconnect", "berth-cli-net", "berth-cli-c"]), "disconnect")
             let rm = try h.berth(["network", "rm", "berth-cli-net", "nosuch-net"])
-            #expect(rm.status == 1 && rm.stdout == "berth-cli-net\n" && rm.stderr.contains("nosuch-net"), "\(rm)")
+            #expect(rm.status == 1 && rm.stdout == "berth-cli-net\n" && rm.stderr == "Error: No such network: nosuch-net\n", "\(rm)")
             #expect(try h.berth(["network", "rm", "-f", "nosuch-net"]).status == 0)
 
             let v = try h.berth(["volume", "create", "--label", "k=v", "berth-cli-vol"])

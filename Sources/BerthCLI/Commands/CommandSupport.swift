@@ -1,3 +1,4 @@
+import BerthEngineClient
 import Foundation
 
 /// What the list and prune commands share: docker's `--filter key=value` flags, the confirmation
@@ -58,18 +59,38 @@ enum CommandSupport {
         return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix))) + " +0000 UTC"
     }
 
+    /// docker's `inspect` commands: each object's JSON (`GET path(name)`) as one indented array or
+    /// through `--format`; names the daemon does not know are reported after the output (exit 1).
+    static func inspect(_ names: [String], kind: String, format: String?, query: [(String, String)] = [],
+                        path: (String) -> String) throws {
+        let client = try CLI.client()
+        var values: [Any] = []
+        var errors: [String] = []
+        for n in names {
+            do { values.append(try client.json("GET", path(n), query: query)) } catch { errors.append(message(error, kind: kind, name: n)) }
+        }
+        out(try inspectFormat(format, values: values))
+        if !errors.isEmpty { throw CLIError(errors.joined(separator: "\n")) }
+    }
+
     /// Runs `body` over each name, printing what it returns; failures go to stderr and make the
     /// command exit 1 at the end, as docker's `rm`-like commands do.
-    static func each(_ names: [String], _ body: (String) throws -> String?) throws {
+    static func each(_ names: [String], kind: String, _ body: (String) throws -> String?) throws {
         var failed = false
         for n in names {
             do {
                 if let line = try body(n) { out(line + "\n") }
             } catch {
                 failed = true
-                err("\(error)\n")
+                err(message(error, kind: kind, name: n) + "\n")
             }
         }
         if failed { throw CLIError("") }
+    }
+
+    /// A 404 as the docker CLI words it (`Error: No such image: nope`); other errors as they are.
+    static func message(_ error: Error, kind: String, name: String) -> String {
+        if case EngineClientError.daemon(404, _) = error { return "Error: No such \(kind): \(name)" }
+        return "\(error)"
     }
 }

@@ -80,7 +80,7 @@ struct Events: ParsableCommand {
             f.dateFormat = layout
             if let d = f.date(from: value) { return unix(d) }
         }
-        throw CLIError("invalid value for \"since\"/\"until\": failed to parse value as time or duration: \"\(value)\"")
+        throw CLIError("failed to parse value as time or duration: \"\(value)\"")
     }
 
     static func unix(_ d: Date) -> String {

@@ -14,13 +14,6 @@ struct ImageInspect: ParsableCommand {
 
     func run() throws {
         guard !images.isEmpty else { throw CLIError.usage("\"image inspect\" requires at least 1 argument.") }
-        let client = try CLI.client()
-        var values: [Any] = []
-        var errors: [String] = []
-        for name in images {
-            do { values.append(try client.json("GET", "/images/\(name)/json")) } catch { errors.append("\(error)") }
-        }
-        CommandSupport.out(try inspectFormat(format, values: values))
-        if !errors.isEmpty { throw CLIError(errors.joined(separator: "\n")) }
+        try CommandSupport.inspect(images, kind: "image", format: format) { "/images/\($0)/json" }
     }
 }

@@ -14,8 +14,10 @@ struct ImagePrune: ParsableCommand {
     static let allWarning = "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?"
 
     func run() throws {
+        // Declining is no error for docker: nothing was reclaimed.
         if !force && !CommandSupport.confirm(all ? Self.allWarning : Self.danglingWarning) {
-            throw CLIError("image prune has been cancelled")
+            CommandSupport.out("Total reclaimed space: \(humanSize(0))\n")
+            return
         }
         let (output, space) = try Self.prune(all: all, filter: filter)
         if !output.isEmpty { CommandSupport.out(output + "\n") }

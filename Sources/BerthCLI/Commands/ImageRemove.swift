@@ -13,7 +13,7 @@ struct ImageRemoveOptions: ParsableArguments {
         var q: [(String, String)] = []
         if force { q.append(("force", "1")) }
         if noPrune { q.append(("noprune", "1")) }
-        try CommandSupport.each(images) { name in
+        try CommandSupport.each(images, kind: "image") { name in
             let items = try client.json("DELETE", "/images/\(name)", query: q) as? [[String: Any]] ?? []
             let lines = items.compactMap { i -> String? in
                 if let u = i["Untagged"] as? String { return "Untagged: " + u }

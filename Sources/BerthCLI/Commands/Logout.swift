@@ -11,11 +11,8 @@ struct Logout: ParsableCommand {
     func run() throws {
         let address = RegistryAuth.serverKey(server ?? "")
         var config = CLIConfig.load()
-        guard config.remove(address) else {
-            CommandSupport.out("Not logged in to \(address)\n")
-            return
-        }
+        // docker 28 says so whether or not there was anything to remove.
         CommandSupport.out("Removing login credentials for \(address)\n")
-        try config.save()
+        if config.remove(address) { try config.save() }
     }
 }

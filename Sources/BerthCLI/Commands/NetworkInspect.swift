@@ -13,14 +13,6 @@ struct NetworkInspect: ParsableCommand {
 
     func run() throws {
         guard !networks.isEmpty else { throw CLIError.usage("\"network inspect\" requires at least 1 argument.") }
-        let client = try CLI.client()
-        var values: [Any] = []
-        var errors: [String] = []
-        for n in networks {
-            do { values.append(try client.json("GET", "/networks/\(n)", query: verbose ? [("verbose", "true")] : [])) }
-            catch { errors.append("\(error)") }
-        }
-        CommandSupport.out(try inspectFormat(format, values: values))
-        if !errors.isEmpty { throw CLIError(errors.joined(separator: "\n")) }
+        try CommandSupport.inspect(networks, kind: "network", format: format, query: verbose ? [("verbose", "true")] : []) { "/networks/\($0)" }
     }
 }

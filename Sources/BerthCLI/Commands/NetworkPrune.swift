@@ -12,7 +12,7 @@ struct NetworkPrune: ParsableCommand {
     static let warning = "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?"
 
     func run() throws {
-        if !force && !CommandSupport.confirm(Self.warning) { throw CLIError("network prune has been cancelled") }
+        if !force && !CommandSupport.confirm(Self.warning) { return }
         let text = try Self.prune(filter: filter)
         if !text.isEmpty { CommandSupport.out(text + "\n") }
     }

@@ -14,7 +14,7 @@ struct NetworkRemove: ParsableCommand {
     func run() throws {
         guard !networks.isEmpty else { throw CLIError.usage("\"network rm\" requires at least 1 argument.") }
         let client = try CLI.client()
-        try CommandSupport.each(networks) { n in
+        try CommandSupport.each(networks, kind: "network") { n in
             do { try client.call("DELETE", "/networks/\(n)") } catch EngineClientError.daemon(404, _) where force { return nil }
             return n
         }

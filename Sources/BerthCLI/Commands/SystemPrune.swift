@@ -17,7 +17,7 @@ struct SystemPrune: ParsableCommand {
         var items = ["all stopped containers", "all networks not used by at least one container"]
         if volumes { items.append("all anonymous volumes not used by at least one container") }
         items.append(all ? "all images without at least one container associated to them" : "all dangling images")
-        items.append(all ? "all build cache" : "unused build cache")
+        items.append(all ? "all build cache" : "all dangling build cache")
         var text = "WARNING! This will remove:\n" + items.map { "  - \($0)\n" }.joined()
         if !filters.isEmpty {
             text += "\n  Items to be pruned will be filtered with:\n" + filters.map { "  - \($0)\n" }.joined()
@@ -26,9 +26,7 @@ struct SystemPrune: ParsableCommand {
     }
 
     func run() throws {
-        if !force && !CommandSupport.confirm(Self.warning(all: all, volumes: volumes, filters: filter)) {
-            throw CLIError("system prune has been cancelled")
-        }
+        if !force && !CommandSupport.confirm(Self.warning(all: all, volumes: volumes, filters: filter)) { return }
         var space: Int64 = 0
         let client = try CLI.client()
         let c = try client.json("POST", "/containers/prune", query: try CommandSupport.filterQuery(filter)) as? [String: Any] ?? [:]

@@ -12,13 +12,6 @@ struct VolumeInspect: ParsableCommand {
 
     func run() throws {
         guard !volumes.isEmpty else { throw CLIError.usage("\"volume inspect\" requires at least 1 argument.") }
-        let client = try CLI.client()
-        var values: [Any] = []
-        var errors: [String] = []
-        for v in volumes {
-            do { values.append(try client.json("GET", "/volumes/\(v)")) } catch { errors.append("\(error)") }
-        }
-        CommandSupport.out(try inspectFormat(format, values: values))
-        if !errors.isEmpty { throw CLIError(errors.joined(separator: "\n")) }
+        try CommandSupport.inspect(volumes, kind: "volume", format: format) { "/volumes/\($0)" }
     }
 }

@@ -14,7 +14,10 @@ struct VolumePrune: ParsableCommand {
     static let allWarning = "WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?"
 
     func run() throws {
-        if !force && !CommandSupport.confirm(all ? Self.allWarning : Self.warning) { throw CLIError("volume prune has been cancelled") }
+        if !force && !CommandSupport.confirm(all ? Self.allWarning : Self.warning) {
+            CommandSupport.out("Total reclaimed space: \(humanSize(0))\n")
+            return
+        }
         let (text, space) = try Self.prune(all: all, filter: filter)
         if !text.isEmpty { CommandSupport.out(text + "\n") }
         CommandSupport.out("Total reclaimed space: \(humanSize(space))\n")

@@ -13,7 +13,7 @@ struct VolumeRemove: ParsableCommand {
     func run() throws {
         guard !volumes.isEmpty else { throw CLIError.usage("\"volume rm\" requires at least 1 argument.") }
         let client = try CLI.client()
-        try CommandSupport.each(volumes) { v in
+        try CommandSupport.each(volumes, kind: "volume") { v in
             try client.call("DELETE", "/volumes/\(v)", query: force ? [("force", "1")] : [])
             return v
         }
