@@ -15,7 +15,7 @@ import Testing
     }
 
     let pull = [
-        #"{"status":"Pulling from library/busybox","id":"latest","progressDetail":{}}"#,
+        #"{"status":"Pulling from library/busybox","id":"latest"}"#,
         #"{"status":"Pulling fs layer","id":"aaa","progressDetail":{}}"#,
         #"{"status":"Pulling fs layer","id":"bbb","progressDetail":{}}"#,
         #"{"status":"Downloading","id":"aaa","progressDetail":{"current":1000,"total":4000}}"#,
@@ -41,7 +41,7 @@ import Testing
         let bar = "[" + String(repeating: "=", count: 12) + ">" + String(repeating: " ", count: 38) + "] "
         let numbers = String(repeating: " ", count: max(0, 8 - humanSize(1000).count)) + humanSize(1000) + "/" + humanSize(4000)
         let expected =
-            "\n\(esc)1A\(esc)2K\rlatest: Pulling from library/busybox \r\(esc)1B"
+            "latest: Pulling from library/busybox\n"
             + "\n\(esc)1A\(esc)2K\raaa: Pulling fs layer \r\(esc)1B"
             + "\n\(esc)1A\(esc)2K\rbbb: Pulling fs layer \r\(esc)1B"
             + "\(esc)2A\(esc)2K\raaa: Downloading \(bar)\(numbers)\r\(esc)2B"
