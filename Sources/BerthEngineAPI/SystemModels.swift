@@ -78,6 +78,8 @@ public struct InfoResponse: Codable, Sendable {
     public var Isolation = ""
     public var SecurityOptions: [String] = ["name=seccomp,profile=builtin"]
     public var Warnings: [String] = []
+    /// No swarm: the docker CLI prints `Swarm: inactive` (an absent state reads as a half-joined node).
+    public var Swarm: [String: String] = ["LocalNodeState": "inactive", "NodeID": "", "NodeAddr": ""]
 
     public init(id: String, containers: Int, running: Int, paused: Int, stopped: Int, images: Int, debug: Bool,
                 systemTime: String, cgroupVersion: String, kernelVersion: String, operatingSystem: String,
@@ -112,9 +114,12 @@ public struct JSONMessage: Codable, Sendable {
     public var errorDetail: ErrorDetail?
     public var error: String?
 
+    /// As dockerd sends them: a layer's statuses carry `progressDetail` (`{}` without numbers), so a
+    /// terminal keeps them on the layer's line; `Pulling from …`, `Digest:`, `Status:` and the push's
+    /// opening line do not, and stay lines of their own.
     public init(status: String, id: String?, current: Int64?, total: Int64?) {
         self.status = status; self.id = id
-        progressDetail = current == nil && total == nil ? Detail(current: nil, total: nil) : Detail(current: current, total: total)
+        if id != nil && !status.hasPrefix("Pulling from ") { progressDetail = Detail(current: current, total: total) }
     }
 
     public init(error: String) { self.error = error; errorDetail = ErrorDetail(message: error) }

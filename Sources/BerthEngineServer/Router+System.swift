@@ -93,3 +93,97 @@ enum Host {
         ((try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+extension Router {
+    /// `GET /system/df`: images with their sizes and container counts, containers with the size of
+    /// their writable layer (measured here: berthd shares the host with berth-lifecycled's data
+    /// root), volumes with their size and reference count, no build cache.
+    func systemDF(_ r: HTTPRequest, _ w: ResponseWriter) async throws {
+        let types = Set(r.all("type"))
+        func wants(_ t: String) -> Bool { types.isEmpty || types.contains(t) }
+        struct Brief: Decodable {
+            struct Mount: Decodable { var `Type`: String?; var Name: String? }
+            var Id: String
+            var ImageID: String?
+            var Mounts: [Mount]?
+        }
+        let images = try await lifecycle.call("image.list", ["all": true], returning: [ImageSummary].self)
+        let rawContainers = try await lifecycle.call("container.list", ["all": true], returning: JSONValue.self)
+        let briefs = try await lifecycle.call("container.list", ["all": true], returning: [Brief].self)
+        var out: [String: JSONValue] = ["BuildCache": .array([])]
+        let imageSize = Dictionary(images.map { ($0.id, $0.size) }, uniquingKeysWith: { a, _ in a })
+        out["LayersSize"] = .int(wants("image") ? images.reduce(0) { $0 + $1.size } : 0)
+        if wants("image") {
+            out["Images"] = .array(images.map { i in
+                .object(["Id": .string(i.id), "ParentId": .string(""), "RepoTags": .array(i.repoTags.map(JSONValue.string)),
+                         "RepoDigests": .array(i.repoDigests.map(JSONValue.string)), "Created": .int(i.created),
+                         "Size": .int(i.size), "SharedSize": .int(0), "VirtualSize": .int(i.size),
+                         "Labels": .object(i.labels.mapValues(JSONValue.string)), "Containers": .int(Int64(i.containers))])
+            })
+        }
+        if wants("container"), case .array(let rows) = rawContainers {
+            var sized: [JSONValue] = []
+            for (row, brief) in zip(rows, briefs) {
+                guard case .object(var c) = row else { continue }
+                let rw = try await writableLayerSize(brief.Id)
+                c["SizeRw"] = .int(rw)
+                c["SizeRootFs"] = .int(rw + (brief.ImageID.flatMap { imageSize[$0] } ?? 0))
+                sized.append(.object(c))
+            }
+            out["Containers"] = .array(sized)
+        }
+        if wants("volume") {
+            var refs: [String: Int64] = [:]
+            for b in briefs { for m in b.Mounts ?? [] where m.Type == "volume" { if let n = m.Name { refs[n, default: 0] += 1 } } }
+            let list = try await lifecycle.call("volume.list", Empty(), returning: JSONValue.self)
+            var vols: [JSONValue] = []
+            if case .object(let l) = list, case .array(let vs)? = l["Volumes"] {
+                for v in vs {
+                    guard case .object(var o) = v else { continue }
+                    var size: Int64 = -1
+                    if case .string(let mp)? = o["Mountpoint"] { size = Self.diskUsage(mp) }
+                    let name: String = { if case .string(let n)? = o["Name"] { return n }; return "" }()
+                    o["UsageData"] = .object(["Size": .int(size), "RefCount": .int(refs[name] ?? 0)])
+                    vols.append(.object(o))
+                }
+            }
+            out["Volumes"] = .array(vols)
+        }
+        w.json(encoding: JSONValue.object(out))
+    }
+
+    /// The bytes in a container's upper directory (0 when it has none yet).
+    private func writableLayerSize(_ id: String) async throws -> Int64 {
+        struct Inspect: Decodable {
+            struct Graph: Decodable { var Data: [String: String]? }
+            var GraphDriver: Graph?
+        }
+        guard let i = try? await lifecycle.call("container.inspect", ["id": id], returning: Inspect.self),
+              let upper = i.GraphDriver?.Data?["UpperDir"], !upper.isEmpty else { return 0 }
+        return max(0, Self.diskUsage(upper))
+    }
+
+    /// Apparent size of the files under `path`, hard links counted once (as Docker's
+    /// `directory.Size`); -1 when `path` cannot be read.
+    static func diskUsage(_ path: String) -> Int64 {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return -1 }
+        var seen = Set<[UInt64]>()
+        var total: Int64 = 0
+        var stack = [path]
+        while let dir = stack.popLast() {
+            guard let d = opendir(dir) else { continue }
+            defer { closedir(d) }
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                let full = dir + "/" + name
+                guard lstat(full, &st) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFDIR { stack.append(full); continue }
+                if st.st_nlink > 1 && !seen.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted { continue }
+                total += Int64(st.st_size)
+            }
+        }
+        return total
+    }
+}

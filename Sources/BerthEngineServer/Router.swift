@@ -48,6 +48,8 @@ final class Router: Sendable {
         case (.GET, 1) where seg[0] == "version": try version(r, w)
         case (.GET, 1) where seg[0] == "info": try await info(r, w)
         case (.GET, 1) where seg[0] == "events": try await events(r, w)
+        case (.POST, 1) where seg[0] == "auth": try await auth(r, w)
+        case (.GET, 2) where seg == ["system", "df"]: try await systemDF(r, w)
 
         case (.POST, 2) where seg == ["containers", "create"]: try await containerCreate(r, w)
         case (.POST, 2) where seg == ["containers", "prune"]: try await containerPrune(r, w)

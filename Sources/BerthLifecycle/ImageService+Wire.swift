@@ -53,6 +53,7 @@ extension ImageService {
             for l in res.loaded { publish("load", (try? self.resolve(l))?.description ?? l, name: l) }
             return res
         }
+        r.register("registry.login") { (p: RegistryAuth, _) in try await self.login(p) }
         r.register("snapshot.prepare") { (p: SnapshotPrepareParams, _) in try self.prepareSnapshot(p) }
         r.register("snapshot.remove") { (p: SnapshotKeyParams, _) in try self.removeSnapshot(p); return Empty() }
     }

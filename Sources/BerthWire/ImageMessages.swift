@@ -272,3 +272,15 @@ public struct SnapshotMount: Codable, Sendable {
         self.type = type; self.lowerDirs = lowerDirs; self.upperDir = upperDir; self.workDir = workDir; self.options = options
     }
 }
+
+/// What `registry.login` answers when the registry accepted the credentials (Docker's `POST /auth`).
+public struct RegistryLoginResult: Codable, Sendable, Equatable {
+    /// "Login Succeeded".
+    public var status: String
+    /// An OAuth2 refresh token, when the registry issued one (never, for now: empty).
+    public var identityToken: String
+
+    public init(status: String = "Login Succeeded", identityToken: String = "") {
+        self.status = status; self.identityToken = identityToken
+    }
+}

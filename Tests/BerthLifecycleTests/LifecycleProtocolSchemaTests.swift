@@ -193,7 +193,7 @@ struct MethodSamples {
 /// Every method the daemon registers, in the order of Specs/lifecycle-protocol.md.
 private let allMethods = [
     "system.ping", "system.info", "system.gc", "image.pull", "image.push", "image.list", "image.inspect", "image.history",
-    "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "snapshot.prepare", "snapshot.remove",
+    "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "registry.login", "snapshot.prepare", "snapshot.remove",
     "container.create", "container.start", "container.stop", "container.restart", "container.kill", "container.pause",
     "container.unpause", "container.remove", "container.wait", "container.list", "container.inspect", "container.rename",
     "container.resize", "container.io", "container.logs", "container.attach", "container.changes", "container.export",
@@ -298,6 +298,9 @@ private func samples() -> [String: MethodSamples] {
             params: [ImageLoadParams(path: "/tmp/in.tar")],
             results: [ImageLoadResult(loaded: ["busybox:latest", digest("untagged")]), ImageLoadResult(loaded: [])],
             progress: [ProgressEvent(status: "Loaded image: busybox:latest")]),
+        "registry.login": MethodSamples(
+            params: [fullAuth, RegistryAuth(username: "u", password: "p", serverAddress: "127.0.0.1:5000")],
+            results: [RegistryLoginResult()]),
         "snapshot.prepare": MethodSamples(
             params: [SnapshotPrepareParams(key: "c1", image: "busybox")],
             results: [SnapshotMount(type: "overlay", lowerDirs: ["/var/lib/berth/snapshots/2/fs", "/var/lib/berth/snapshots/1/fs"],
@@ -716,7 +719,7 @@ struct LifecycleProtocolSchemaTests {
             await daemon.shutdown()
             return names
         }
-        #expect(registered.count == 58)
+        #expect(registered.count == 59)
         #expect(registered == allMethods.sorted())
         #expect(Set(methods.keys) == Set(registered),
                 "only in the schema: \(Set(methods.keys).subtracting(registered).sorted()); only registered: \(Set(registered).subtracting(methods.keys).sorted())")

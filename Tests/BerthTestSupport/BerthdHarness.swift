@@ -76,16 +76,26 @@ public final class BerthdHarness: @unchecked Sendable {
                         timeout: timeout)
     }
 
-    /// The berth CLI binary under test (beside the tests, or $BERTH).
-    public static var berthBinary: String {
+    /// The berth CLI under test (beside the tests, or $BERTH).
+    public static var berthCLI: String {
         if let env = getenv("BERTH") { return String(cString: env) }
         return LifecycleHarness.siblingBinary("berth")
     }
 
-    /// The berth CLI against this berthd (through BERTH_HOST, as a user would set it).
+    /// The berth CLI against this berthd, with a config dir (`BERTH_CONFIG`) of its own.
     public func berth(_ args: [String], stdin: String? = nil, timeout: Int = 60) throws -> Command.Result {
-        try Command.run(Self.berthBinary, args, stdin: stdin,
-                        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "BERTH_HOST=\(host)", "HOME=\(dir)"],
+        try Command.run(Self.berthCLI, ["-H", host] + args, stdin: stdin,
+                        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "BERTH_CONFIG=\(dir)/berth-config",
+                              "HOME=\(dir)", "TZ=UTC"],
+                        timeout: timeout)
+    }
+
+    /// A shell pipeline with `$BERTH` (the CLI with `-H`) and `$DOCKER` set, for byte streams.
+    public func shell(_ script: String, timeout: Int = 120) throws -> Command.Result {
+        try Command.run("/bin/sh", ["-c", script],
+                        env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "BERTH_CONFIG=\(dir)/berth-config",
+                              "HOME=\(dir)", "BERTH=\(Self.berthCLI) -H \(host)", "DOCKER=\(Self.dockerCLI) -H \(host)",
+                              "DOCKER_CONFIG=\(dir)/docker-config"],
                         timeout: timeout)
     }
 

@@ -39,7 +39,7 @@ struct BerthWalkthroughTests {
             // ctrl-p ctrl-q leaves it running.
             let tmux = try Tmux(dir: h.dir)
             defer { tmux.kill() }
-            try tmux.start(window: "run", command: [BerthdHarness.berthBinary, "container", "run", "-it", "--name", "walk", ubuntu, "/bin/sh"],
+            try tmux.start(window: "run", command: [BerthdHarness.berthCLI, "container", "run", "-it", "--name", "walk", ubuntu, "/bin/sh"],
                            env: ["BERTH_HOST": h.host])
             try await tmux.waitFor("run", timeout: 30) { $0.contains("# ") }
             try tmux.send("run", "ps")
@@ -69,7 +69,7 @@ struct BerthWalkthroughTests {
             // PID 1; exit ends only it.
             let shortID = try h.berth(["container", "ls", "-q", "--filter", "name=walk"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(shortID.count == 12, "\(shortID)")
-            try tmux.start(window: "exec", command: [BerthdHarness.berthBinary, "container", "exec", "-it", shortID, "sh"],
+            try tmux.start(window: "exec", command: [BerthdHarness.berthCLI, "container", "exec", "-it", shortID, "sh"],
                            env: ["BERTH_HOST": h.host])
             try await tmux.waitFor("exec", timeout: 30) { $0.contains("# ") }
             try tmux.send("exec", "ps; echo exec-done")

@@ -339,7 +339,7 @@ struct DockerDropInTests {
     /// runtime, runc, and berth-runtime).
     @Test func berthCLIAgainstDockerd() throws {
         func berth(_ args: [String]) throws -> Command.Result {
-            try Command.run(BerthdHarness.berthBinary, ["-H", "unix://" + env.socket] + args, env: env.env, timeout: 60)
+            try Command.run(BerthdHarness.berthCLI, ["-H", "unix://" + env.socket] + args, env: env.env, timeout: 60)
         }
         let hi = try berth(["run", "--rm", "busybox", "echo", "hi"])
         #expect(hi.status == 0 && hi.stdout == "hi\n", "\(hi)")
