@@ -332,6 +332,15 @@ struct stream {
     size_t len;         // bytes of an unfinished line
 };
 
+#define PARTIAL_FLUSH_MS 100
+static long long partial_deadline_ms = 0;   // when a pipe's unfinished line is written; 0: none
+
+static long long monotonic_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static struct stream out_stream = { .name = "stdout", .fd = -1 };
 static struct stream err_stream = { .name = "stderr", .fd = -1 };
 static int stdin_fd = -1;     // write end of the container's stdin pipe, or the pty master
@@ -382,8 +391,30 @@ static int stream_read(struct stream *s) {
         stream_emit(s, 1, &ts);
         stream_close(s);
     }
+    // An unfinished line (a shell's prompt, `printf 'name: '`) must reach attached clients, which
+    // read the log: a terminal's at once, a pipe's after PARTIAL_FLUSH_MS without its newline.
+    if (s->fd >= 0 && s->len > 0) {
+        if (s->fd == pty_master) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            stream_emit(s, 1, &ts);
+        } else if (partial_deadline_ms == 0) {
+            partial_deadline_ms = monotonic_ms() + PARTIAL_FLUSH_MS;
+        }
+    }
     flush_log();
     return got;
+}
+
+// Writes the unfinished lines of the pipes once their deadline has passed.
+static void flush_partials_due(void) {
+    if (partial_deadline_ms == 0 || monotonic_ms() < partial_deadline_ms) return;
+    partial_deadline_ms = 0;
+    struct stream *ss[2] = { &out_stream, &err_stream };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    for (int i = 0; i < 2; i++) if (ss[i]->fd >= 0 && ss[i]->len > 0) stream_emit(ss[i], 1, &ts);
+    flush_log();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -986,6 +1017,11 @@ int main(int argc, char **argv) {
             }
         }
         int timeout = exited ? 200 : init_is_child ? -1 : 500;
+        if (partial_deadline_ms) {
+            long long left = partial_deadline_ms - monotonic_ms();
+            if (left < 0) left = 0;
+            if (timeout < 0 || left < timeout) timeout = (int)left;
+        }
         if (!exited && !init_is_child && kill(init_pid, 0) < 0 && errno == ESRCH) {
             exited = 1;
             exit_status = 255 << 8;
@@ -1044,6 +1080,7 @@ int main(int argc, char **argv) {
                 if (c->fd >= 0) client_flush_stdin(c);
             }
         }
+        flush_partials_due();
         if (flowed) quiet_since = time(NULL);
         // The init has exited: anything still holding the output pipes (an orphan outside a pid
         // namespace) must not keep the monitor forever. Once nothing flowed for 2 s, stop.

@@ -134,6 +134,29 @@ struct BerthCLIContainerTests {
         }
     }
 
+    /// A line without its newline (a prompt) reaches `logs` and attached clients while the container
+    /// still runs: at once from a terminal, within a fraction of a second from a pipe.
+    @Test func unfinishedLinesAreNotHeldBack() async throws {
+        try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
+            for tty in [false, true] {
+                let name = tty ? "prompt-tty" : "prompt-pipe"
+                let run = try h.berth(["run", "-d"] + (tty ? ["-t"] : []) + ["--name", name, "--network", "none", "busybox",
+                                       "sh", "-c", "printf 'name: '; sleep 30"])
+                #expect(run.status == 0, "\(run)")
+                var seen = ""
+                for _ in 0..<40 {
+                    seen = try h.berth(["logs", name]).stdout
+                    if seen == "name: " { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(seen == "name: ", "tty \(tty): \(seen.debugDescription)")
+                #expect(try h.berth(["rm", "-f", name]).status == 0)
+            }
+            let piped = try h.berth(["run", "-i", "--rm", "--network", "none", "busybox", "sh", "-c", "printf 'name: '; read x; echo hi $x"], stdin: "bob\n")
+            #expect(piped.stdout == "name: hi bob\n", "\(piped)")
+        }
+    }
+
     @Test func cpBothWays() async throws {
         try await BerthdHarness.with(report: { Issue.record(Comment(rawValue: $0)) }) { h in
             ok(try h.berth(["run", "-d", "--network", "none", "--name", "box", "busybox", "sh", "-c",

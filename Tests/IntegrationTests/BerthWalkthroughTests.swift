@@ -41,7 +41,7 @@ struct BerthWalkthroughTests {
             defer { tmux.kill() }
             try tmux.start(window: "run", command: [BerthdHarness.berthCLI, "container", "run", "-it", "--name", "walk", ubuntu, "/bin/sh"],
                            env: ["BERTH_HOST": h.host])
-            try await tmux.waitFor("run", timeout: 30) { $0.contains("# ") }
+            try await tmux.waitFor("run", timeout: 30) { $0.hasSuffix("#") }
             try tmux.send("run", "ps")
             let inside = try await tmux.waitFor("run", timeout: 15) { $0.contains("PID") && $0.contains("/bin/sh") }
             let pid1 = inside.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("1 ") }
@@ -71,7 +71,7 @@ struct BerthWalkthroughTests {
             #expect(shortID.count == 12, "\(shortID)")
             try tmux.start(window: "exec", command: [BerthdHarness.berthCLI, "container", "exec", "-it", shortID, "sh"],
                            env: ["BERTH_HOST": h.host])
-            try await tmux.waitFor("exec", timeout: 30) { $0.contains("# ") }
+            try await tmux.waitFor("exec", timeout: 30) { $0.hasSuffix("#") }
             try tmux.send("exec", "ps; echo exec-done")
             let both = try await tmux.waitFor("exec", timeout: 15) { $0.contains("exec-done\n") || $0.hasSuffix("exec-done") }
             #expect(both.contains("1 root") && both.split(separator: "\n").filter { $0.hasSuffix(" sh") || $0.hasSuffix("/bin/sh") }.count >= 2, "\(both)")
