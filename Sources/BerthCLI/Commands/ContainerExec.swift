@@ -32,6 +32,8 @@ struct Exec: ParsableCommand {
         if let workdir { b["WorkingDir"] = workdir }
         if let detachKeys { b["DetachKeys"] = detachKeys }
         if detach { b["Detach"] = true }
+        // The terminal's size from the first byte, as docker's CLI sends it (API 1.42+).
+        if tty, let (h, w) = StreamPump.terminalSize() { b["ConsoleSize"] = [h, w] }
         return b
     }
 

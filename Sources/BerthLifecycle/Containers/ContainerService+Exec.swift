@@ -49,7 +49,15 @@ extension ContainerService {
     }
 
     public func execResize(_ p: ExecResizeParams) throws {
+        // Before it runs (the docker CLI resizes right after start, racing the monitor's launch), the
+        // size is kept and becomes the process's console size.
+        let pending = execs.withLockedValue { x -> Bool in
+            guard let e = x[p.execId], !e.running, x[p.execId]?.exitCode == nil else { return false }
+            x[p.execId]?.config.consoleSize = [p.height, p.width]
+            return true
+        }
         let e = try exec(p.execId)
+        if pending && !e.running { return }
         guard e.running else { throw LifecycleError.conflict("Exec \(e.id) is not running") }
         try MonitorLink.command(execDir(e.id), "resize \(p.height) \(p.width)")
     }
@@ -96,7 +104,14 @@ extension ContainerService {
             throw invalid ? LifecycleError.invalidArgument(f.message) : LifecycleError.internalError(f.message)
         }
         e.pid = MonitorLink.initPid(dir)
-        execs.withLockedValue { $0[e.id]?.running = true; $0[e.id]?.pid = e.pid }
+        let latestSize = execs.withLockedValue { x -> [Int]? in
+            x[e.id]?.running = true; x[e.id]?.pid = e.pid
+            return x[e.id]?.config.consoleSize
+        }
+        // A resize that came while the process was being prepared.
+        if e.config.tty == true, let size = latestSize, size.count == 2, size != e.config.consoleSize {
+            try? MonitorLink.command(dir, "resize \(size[0]) \(size[1])")
+        }
         if !e.isInternal { emit(c, "exec_start: " + (e.config.cmd ?? []).joined(separator: " "), extra: ["execID": e.id]) }
         let finished = ExecFinish()
         let execID = e.id
@@ -159,7 +174,13 @@ extension ContainerService {
         guard var p = spec.process else { throw LifecycleError.internalError("container \(c.id) has no process") }
         p.args = x.cmd
         p.terminal = x.tty ?? false
-        p.consoleSize = nil
+        // Docker's ConsoleSize is [height, width].
+        if x.tty == true, let size = x.consoleSize, size.count == 2, size[0] > 0, size[1] > 0,
+           let h = UInt16(exactly: size[0]), let w = UInt16(exactly: size[1]) {
+            p.consoleSize = Box(height: h, width: w)
+        } else {
+            p.consoleSize = nil
+        }
         var env = p.env ?? []
         for kv in x.env ?? [] {
             let key = SpecBuilder.envKey(kv)
