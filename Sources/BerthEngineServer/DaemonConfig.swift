@@ -189,7 +189,9 @@ enum DaemonConfig {
     }
 
     static func render(_ v: JSONValue) -> String {
-        (try? JSONEncoder().encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return (try? e.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 
     /// The ulimit names dockerd (go-units) knows.

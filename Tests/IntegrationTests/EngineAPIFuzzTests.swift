@@ -37,10 +37,11 @@ extension EngineAPIFuzzTests {
                 "--checks", "error_has_json_message,server_error_is_a_reported_failure",
                 // Streams that never end by themselves, and pulls from the internet.
                 "--exclude-path-regex", "/(events|images/create)$", "--hypothesis-phases", "generate",
-                "--hypothesis-max-examples", "12", "--hypothesis-derandomize", "--hypothesis-suppress-health-check", "all",
+                "--hypothesis-max-examples", "40", "--data-generation-method", "all", "--hypothesis-derandomize", "--hypothesis-suppress-health-check", "all",
                 "--generation-allow-x00", "false", "--request-timeout", "30000", "--workers", "2", "--validate-schema", "false",
             ], env: ["PATH=/usr/bin:/bin", "HOME=\(h.dir)", "SCHEMATHESIS_HOOKS=berth_checks", "PYTHONPATH=\(repo)/scripts/fuzz",
                      "SCHEMATHESIS_TELEMETRY=false", "NO_COLOR=1"], timeout: 240)
+            if let out = getenv("BERTH_FUZZ_OUTPUT") { try? (run.stdout + run.stderr).write(toFile: String(cString: out), atomically: true, encoding: .utf8) }
             #expect(run.status == 0, "schemathesis:\n\(run.stdout.suffix(8000))\n\(run.stderr.suffix(2000))")
             // Still up and answering, with its berth-lifecycled.
             #expect(kill(pid, 0) == 0, "berthd died")
