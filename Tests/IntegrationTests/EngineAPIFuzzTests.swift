@@ -40,7 +40,9 @@ extension EngineAPIFuzzTests {
                 "--hypothesis-max-examples", "40", "--data-generation-method", "all", "--hypothesis-derandomize", "--hypothesis-suppress-health-check", "all",
                 "--generation-allow-x00", "false", "--request-timeout", "30000", "--workers", "2", "--validate-schema", "false",
             ], env: ["PATH=/usr/bin:/bin", "HOME=\(h.dir)", "SCHEMATHESIS_HOOKS=berth_checks", "PYTHONPATH=\(repo)/scripts/fuzz",
-                     "SCHEMATHESIS_TELEMETRY=false", "NO_COLOR=1"], timeout: 240)
+                     "SCHEMATHESIS_TELEMETRY=false", "NO_COLOR=1",
+                     // Hypothesis' caches go to the test's temp dir, not the checkout (derandomize keeps no example database).
+                     "HYPOTHESIS_STORAGE_DIRECTORY=\(h.dir)/hypothesis"], timeout: 240)
             if let out = getenv("BERTH_FUZZ_OUTPUT") { try? (run.stdout + run.stderr).write(toFile: String(cString: out), atomically: true, encoding: .utf8) }
             #expect(run.status == 0, "schemathesis:\n\(run.stdout.suffix(8000))\n\(run.stderr.suffix(2000))")
             // Still up and answering, with its berth-lifecycled.
