@@ -3,9 +3,9 @@ SWIFT    ?= swift
 PREFIX   ?= /usr/local
 BUILD    ?= .build
 RELEASE  := $(BUILD)/release
-DEBS     := libseccomp-dev libcap-dev libarchive-dev libsqlite3-dev pkg-config busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace docker-registry skopeo umoci zstd containernetworking-plugins curl tmux python3-docker
+DEBS     := libseccomp-dev libcap-dev libarchive-dev libsqlite3-dev pkg-config busybox-static runc hyperfine docker.io iproute2 iptables jq procps time strace docker-registry skopeo umoci zstd containernetworking-plugins curl tmux python3-docker python3-venv
 
-.PHONY: all build release test unit integration conformance dropin bench install deps demo start stop clean
+.PHONY: all build release test unit integration conformance dropin bench install deps fuzz-deps demo start stop clean
 
 all: build
 
@@ -52,6 +52,11 @@ install: release
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS)
+	$(MAKE) fuzz-deps
+
+# schemathesis (PyPI) in a venv under the build dir, for the Engine API fuzz test (EngineAPIFuzzTests).
+fuzz-deps:
+	[ -x $(BUILD)/fuzz-venv/bin/st ] || { /usr/bin/python3 -m venv $(BUILD)/fuzz-venv && $(BUILD)/fuzz-venv/bin/pip install --quiet 'schemathesis==3.39.16' 'hypothesis==6.120.0'; }
 
 # Starts the installed stack (berthd → berth-lifecycled) and runs `berth run --rm hello-world`.
 demo:

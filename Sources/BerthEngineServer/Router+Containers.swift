@@ -1,10 +1,11 @@
 import BerthEngineAPI
 import BerthWire
 import Foundation
+import NIOConcurrencyHelpers
 
 extension Router {
     func containerCreate(_ r: HTTPRequest, _ w: ResponseWriter) async throws {
-        var p: [String: JSONValue] = ["config": try jsonBody(r)]
+        var p: [String: JSONValue] = ["config": DaemonConfig.withDefaultUlimits(try jsonBody(r), options.defaultUlimits)]
         if let name = r.string("name") { p["name"] = .string(name) }
         w.json(.created, try await lifecycle.call("container.create", p).text)
     }
@@ -90,14 +91,33 @@ extension Router {
         // A container that never ran has an empty log: reading it from the start loses nothing
         // even if the container starts (and writes) before the lifecycle daemon has set up the attach.
         p["logs"] = .bool(r.bool("logs") == true || c.State.Status == "created")
+        let keys = try DetachScanner.parse(r.string("detachKeys"))
         let input = try await w.hijack(upgrade: r.wantsUpgrade, contentType: tty ? StreamFraming.rawType : StreamFraming.multiplexedType)
-        let stdin: Task<Void, Never>? = wantIn ? Task { await forwardStdin(input, ioMethod: "container.io", params: ["id": c.Id]) } : nil
-        defer { stdin?.cancel() }
-        do {
+        let id = c.Id
+        let forward: StdinForwarder = { onDetach in
+            await self.forwardStdin(input, ioMethod: "container.io", params: ["id": id], detachKeys: keys, onDetach: onDetach)
+        }
+        let lifecycle = self.lifecycle
+        try await hijackedSession(w, tty: tty, stdin: wantIn ? forward : nil) { [p] in
             _ = try await lifecycle.stream("container.attach", p, progress: LogBatch.self) { batch in
                 w.raw(StreamFraming.encode(batch, tty: tty, timestamps: false))
             }
-        } catch {
+        }
+    }
+
+    /// The output side of a hijacked attach or exec, with the stdin forwarder beside it; the
+    /// detach keys end both (the container runs on) and close the client's connection.
+    typealias StdinForwarder = @Sendable (_ onDetach: @escaping @Sendable () -> Void) async -> Void
+
+    func hijackedSession(_ w: ResponseWriter, tty: Bool, stdin: StdinForwarder?,
+                         output: @escaping @Sendable () async throws -> Void) async throws {
+        let out = Task { () -> (any Error)? in
+            do { try await output(); return nil } catch { return error }
+        }
+        let forwarder: Task<Void, Never>? = stdin.map { f in Task { await f { out.cancel() } } }
+        defer { forwarder?.cancel() }
+        // A failure on a hijacked stream is written into it as text, as dockerd does; a detach is not a failure.
+        if let error = await out.value, !out.isCancelled {
             w.raw(StreamFraming.message(EngineError.from(error).message + "\r\n", tty: tty))
         }
         w.closeHijacked()
@@ -105,11 +125,35 @@ extension Router {
 
     func execCreate(_ id: String, _ r: HTTPRequest, _ w: ResponseWriter) async throws {
         let body = try jsonBody(r)
-        w.json(.created, try await lifecycle.call("exec.create", ["id": .string(id), "config": body]).text)
+        var keys: [UInt8]?
+        if case .object(let o) = body, case .string(let k)? = o["DetachKeys"] {
+            do { keys = try DetachScanner.parse(k) } catch { throw EngineError.badRequest("Invalid escape keys (\(k)) provided") }
+        }
+        let created = try await lifecycle.call("exec.create", ["id": .string(id), "config": body])
+        if let keys, let exec = try? JSONDecoder().decode(ContainerCreateResult.self, from: Data(created.text.utf8)) {
+            Self.execDetachKeys.withLockedValue { $0[exec.id] = keys }
+        }
+        w.json(.created, created.text)
+    }
+
+    /// Each exec's own DetachKeys until it starts (process-wide: every listener's router sees them).
+    static let execDetachKeys = NIOLockedValueBox<[String: [UInt8]]>([:])
+
+    /// `POST /containers/{id}/update` (docker update): the body is Docker's UpdateConfig, the
+    /// resource keys of a HostConfig and RestartPolicy.
+    func containerUpdate(_ id: String, _ r: HTTPRequest, _ w: ResponseWriter) async throws {
+        _ = try jsonBody(r)
+        let update: HostConfig
+        do { update = r.body.isEmpty ? HostConfig() : try JSONDecoder().decode(HostConfig.self, from: r.body) } catch {
+            throw EngineError.badRequest("invalid JSON in request body: \(error)")
+        }
+        let result = try await lifecycle.call("container.update", ContainerUpdateParams(id: id, update: update), returning: ContainerUpdateResult.self)
+        w.json(encoding: result)
     }
 
     struct ExecBrief: Decodable {
         struct Process: Decodable { var tty: Bool }
+        var ID: String
         var ProcessConfig: Process
         var OpenStdin: Bool
     }
@@ -126,17 +170,16 @@ extension Router {
             return
         }
         let tty = info.ProcessConfig.tty
+        let keys = Self.execDetachKeys.withLockedValue { $0.removeValue(forKey: info.ID) } ?? DetachScanner.defaultKeys
         let input = try await w.hijack(upgrade: r.wantsUpgrade, contentType: tty ? StreamFraming.rawType : StreamFraming.multiplexedType)
-        let stdin: Task<Void, Never>? = info.OpenStdin ? Task { await forwardStdin(input, ioMethod: "exec.io", params: ["execId": execID]) } : nil
-        defer { stdin?.cancel() }
-        do {
+        let forward: StdinForwarder = { onDetach in
+            await self.forwardStdin(input, ioMethod: "exec.io", params: ["execId": execID], detachKeys: keys, onDetach: onDetach)
+        }
+        let lifecycle = self.lifecycle
+        try await hijackedSession(w, tty: tty, stdin: info.OpenStdin ? forward : nil) {
             _ = try await lifecycle.stream("exec.start", ["execId": execID], progress: LogBatch.self) { batch in
                 w.raw(StreamFraming.encode(batch, tty: tty, timestamps: false))
             }
-        } catch {
-            // As dockerd: a start failure on a hijacked stream is written into it as text.
-            w.raw(StreamFraming.message(EngineError.from(error).message + "\r\n", tty: tty))
         }
-        w.closeHijacked()
     }
 }

@@ -36,7 +36,7 @@ final class Router: Sendable {
             try await route(req, writer)
         } catch {
             let e = EngineError.from(error)
-            if options.debug || e.status.code >= 500 { log("\(head.method) \(head.uri): \(e)") }
+            if options.debug || (e.status.code >= 500 && options.logErrors) { log("\(head.method) \(head.uri): \(e)") }
             writer.error(e)
         }
     }
@@ -85,6 +85,7 @@ final class Router: Sendable {
             case "attach": try await containerAttach(id, r, w)
             case "resize": try await resize("container.resize", ["id": .string(id)], r, w)
             case "rename": try await simple("container.rename", params(["id": id, "name": r.query["name"] ?? ""]), w)
+            case "update": try await containerUpdate(id, r, w)
             case "exec": try await execCreate(id, r, w)
             default: throw EngineError.notFound("page not found")
             }

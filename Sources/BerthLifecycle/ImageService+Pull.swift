@@ -41,9 +41,9 @@ extension ImageService {
     public func pull(_ p: ImagePullParams, progress: @escaping @Sendable (ProgressEvent) -> Void) async throws -> ImagePullResult {
         let ref = try Parse.reference(p.reference)
         let platform = try Parse.platform(p.platform)
-        let creds = p.auth?.credentials
         progress(ProgressEvent(id: ref.tag ?? ref.digest?.description, status: "Pulling from \(ref.path)"))
-        let resolved = try await mapRegistryErrors(ref) { try await registry.resolve(ref, platform: platform, credentials: creds) }
+        // `source` is where the bytes come from: a mirror of docker.io when one answers, else `ref`'s registry.
+        let (source, creds, resolved) = try await resolveViaMirrors(ref, platform: platform, credentials: p.auth?.credentials)
 
         let lease = "pull-\(UUID().uuidString)"
         try meta.createLease(lease, description: "pull \(ref)")
@@ -67,7 +67,7 @@ extension ImageService {
             guard manifest.config.size <= 16 << 20 else {
                 throw LifecycleError.image(.invalidJSON(what: "image config", digest: manifest.config.digest.description, reason: "larger than 16 MiB"))
             }
-            try await download(ref, manifest.config, credentials: creds, progress: nil)
+            try await download(source, manifest.config, credentials: creds, progress: nil)
         }
         let config = try CanonicalJSON.decode(ImageConfig.self, from: content.read(manifest.config.digest), what: "image config", digest: manifest.config.digest)
         let diffIDs = config.rootfs.diffIDs
@@ -89,7 +89,7 @@ extension ImageService {
             sizes = try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
                 for (i, layer) in manifest.layers.enumerated() {
                     group.addTask { [self] in
-                        let size = try await fetchLayer(ref, layer, diffID: diffIDs[i], chainID: chain[i], lease: lease, credentials: creds, progress: progress)
+                        let size = try await fetchLayer(source, layer, diffID: diffIDs[i], chainID: chain[i], lease: lease, credentials: creds, progress: progress)
                         return (i, size)
                     }
                 }
@@ -114,6 +114,19 @@ extension ImageService {
         let status = upToDate && hadName == record.id ? "Image is up to date for \(ref.familiar)" : "Downloaded newer image for \(ref.familiar)"
         progress(ProgressEvent(status: "Status: \(status)"))
         return ImagePullResult(reference: ref.description, id: record.id.description, digest: resolved.referenceDigest.description, status: status)
+    }
+
+    /// dockerd's `--registry-mirror`: a docker.io reference is resolved at each mirror in turn
+    /// (without the user's docker.io credentials) and at docker.io itself when none answers.
+    func resolveViaMirrors(_ ref: Reference, platform: Platform?, credentials: RegistryCredentials?) async throws
+        -> (Reference, RegistryCredentials?, ResolvedImage) {
+        for mirror in registry.configuration.mirrors[ref.domain] ?? [] {
+            var m = ref
+            m.domain = mirror
+            if let r = try? await registry.resolve(m, platform: platform, credentials: nil) { return (m, nil, r) }
+        }
+        let r = try await mapRegistryErrors(ref) { try await registry.resolve(ref, platform: platform, credentials: credentials) }
+        return (ref, credentials, r)
     }
 
     /// Makes sure layer `layer` is unpacked as snapshot `chainID`; returns its unpacked size.

@@ -6,8 +6,8 @@ public struct RegistryConfiguration: Sendable {
     /// Registries (`host` or `host:port`) that may be reached over plain HTTP, like dockerd's
     /// `--insecure-registry`. Loopback registries (127.0.0.0/8, ::1, localhost) always may.
     public var insecureRegistries: [String]
-    /// Mirrors to try before a registry, keyed by registry host (`docker.io`). Not used yet: kept so
-    /// the daemon configuration has a place for them.
+    /// Mirrors (`host[:port]`) to try before a registry, keyed by registry host (`docker.io`):
+    /// berth-lifecycled's pull resolves at them first (`--registry-mirror`).
     public var mirrors: [String: [String]]
     /// The platform `resolve` picks out of an index when the caller does not name one.
     public var platform: Platform

@@ -496,3 +496,18 @@ public struct ContainerCommitParams: Codable, Sendable {
     }
 }
 
+
+/// `container.update` (docker update): the resource keys and RestartPolicy of Docker's UpdateConfig,
+/// as a HostConfig. Only keys present and non-zero change the container's HostConfig, as in dockerd.
+public struct ContainerUpdateParams: Codable, Sendable {
+    public var id: String
+    public var update: HostConfig
+    public init(id: String, update: HostConfig) { self.id = id; self.update = update }
+}
+
+/// Docker's update response.
+public struct ContainerUpdateResult: Codable, Sendable, Equatable {
+    public var warnings: [String]
+    enum CodingKeys: String, CodingKey { case warnings = "Warnings" }
+    public init(warnings: [String] = []) { self.warnings = warnings }
+}

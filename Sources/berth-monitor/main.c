@@ -546,6 +546,7 @@ static int listen_unix(const char *path) {
 struct client {
     int fd;              // -1: free slot
     int is_stdin;        // after "stdin": bytes go to the container's stdin
+    int keep_stdin;      // after "detach" from another client: this one's EOF leaves stdin open
     char buf[4096];
     size_t len;          // command bytes (before "stdin") or pending stdin bytes (after)
 };
@@ -556,8 +557,9 @@ static void client_close(struct client *c) {
     close(c->fd);
     c->fd = -1;
     // Docker's attach with stdin-once: the attached client's EOF closes the container's stdin.
-    if (c->is_stdin && stdin_fd >= 0 && !stdin_is_pty) { close(stdin_fd); stdin_fd = -1; }
+    if (c->is_stdin && !c->keep_stdin && stdin_fd >= 0 && !stdin_is_pty) { close(stdin_fd); stdin_fd = -1; }
     c->is_stdin = 0;
+    c->keep_stdin = 0;
     c->len = 0;
 }
 
@@ -597,6 +599,10 @@ static int client_commands(struct client *c) {
             if (stdin_fd < 0) client_reply(c, "error stdin is not open\n");
             else if (stdin_client_active()) client_reply(c, "error stdin is already attached\n");
             else { client_reply(c, "ok\n"); c->is_stdin = 1; }
+        } else if (strcmp(line, "detach") == 0) {
+            // Docker's detach keys: the attached client goes away and the container keeps its stdin.
+            for (int i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0 && clients[i].is_stdin) clients[i].keep_stdin = 1;
+            client_reply(c, "ok\n");
         } else if (strcmp(line, "ping") == 0) {
             client_reply(c, "ok\n");
         } else {

@@ -196,7 +196,7 @@ private let allMethods = [
     "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "registry.login", "snapshot.prepare", "snapshot.remove",
     "container.create", "container.start", "container.stop", "container.restart", "container.kill", "container.pause",
     "container.unpause", "container.remove", "container.wait", "container.list", "container.inspect", "container.rename",
-    "container.resize", "container.io", "container.logs", "container.attach", "container.changes", "container.export",
+    "container.update", "container.resize", "container.io", "container.logs", "container.attach", "container.changes", "container.export",
     "container.archive.stat", "container.archive.get", "container.archive.put", "container.commit", "container.top",
     "container.stats", "exec.create", "exec.start", "exec.inspect", "exec.resize", "exec.io",
     "volume.create", "volume.inspect", "volume.list", "volume.remove", "volume.prune",
@@ -565,6 +565,10 @@ private func containerSamples() -> [String: MethodSamples] {
                                         labels: [:], mounts: [], networkMode: "default")]]),
         "container.inspect": MethodSamples(params: [ref], results: [sampleContainerInspect(running: true), sampleContainerInspect(running: false)]),
         "container.rename": MethodSamples(params: [ContainerRenameParams(id: "web", name: "web2")], results: [Empty()]),
+        "container.update": MethodSamples(
+            params: [ContainerUpdateParams(id: "web", update: { var h = HostConfig(); h.memory = 64 << 20; h.nanoCpus = 500_000_000
+                                                                 h.restartPolicy = RestartPolicy(name: "on-failure", maximumRetryCount: 3); return h }())],
+            results: [ContainerUpdateResult()]),
         "container.resize": MethodSamples(params: [ContainerResizeParams(id: "web", height: 24, width: 80)], results: [Empty()]),
         "container.io": MethodSamples(
             params: [ref],

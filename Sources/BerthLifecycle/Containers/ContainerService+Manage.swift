@@ -93,6 +93,14 @@ extension ContainerService {
 
     // MARK: list, inspect
 
+    /// dockerd's inspect always names the log driver (docker-py's `containers.run` reads it to
+    /// decide whether it can read the logs).
+    static func inspectHostConfig(_ hc: HostConfig) -> HostConfig {
+        var h = hc
+        if h.logConfig?.type == nil || h.logConfig?.type == "" { h.logConfig = LogConfig(type: "json-file", config: h.logConfig?.config ?? [:]) }
+        return h
+    }
+
     public func inspect(_ ref: String) throws -> ContainerInspect {
         let c = try resolve(ref)
         let upper = images.snapshots.upperDir(key: c.id)
@@ -101,7 +109,7 @@ extension ContainerService {
             id: c.id, created: c.created, path: c.path, args: c.args, state: c.state, image: c.imageID,
             resolvConfPath: bundle(c.id) + "/resolv.conf", hostnamePath: bundle(c.id) + "/hostname",
             hostsPath: bundle(c.id) + "/hosts", logPath: logPath(c.id), name: "/" + c.name, restartCount: c.restartCount,
-            execIDs: execIDs.isEmpty ? nil : execIDs, hostConfig: c.hostConfig,
+            execIDs: execIDs.isEmpty ? nil : execIDs, hostConfig: Self.inspectHostConfig(c.hostConfig),
             graphDriver: .init(name: "overlay2", data: ["MergedDir": rootfs(c.id), "UpperDir": upper,
                                                          "WorkDir": (upper as NSString).deletingLastPathComponent + "/work"]),
             mounts: c.mounts, config: { var cfg = c.config; cfg.hostConfig = nil; return cfg }(),

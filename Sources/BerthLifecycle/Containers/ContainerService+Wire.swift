@@ -15,6 +15,7 @@ extension ContainerService {
         r.register("container.list") { (p: ContainerListParams, _) in try self.list(p) }
         r.register("container.inspect") { (p: ContainerRefParams, _) in try self.inspect(p.id) }
         r.register("container.rename") { (p: ContainerRenameParams, _) in try self.rename(p); return Empty() }
+        r.register("container.update") { (p: ContainerUpdateParams, _) in try await self.update(p) }
         r.register("container.resize") { (p: ContainerResizeParams, _) in try self.resize(p); return Empty() }
         r.register("container.io") { (p: ContainerRefParams, _) in try self.io(p.id) }
         r.register("container.logs") { (p: ContainerLogsParams, ctx) in

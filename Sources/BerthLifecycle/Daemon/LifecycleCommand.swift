@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     var socket: String?
     @Option(name: .long, help: "A registry (host[:port]) that may be reached over plain HTTP. Repeatable.")
     var insecureRegistry: [String] = []
+    @Option(name: .long, help: "A docker.io mirror (https://host[:port]) tried before docker.io. Repeatable.")
+    var registryMirror: [String] = []
     @Option(name: .long, help: "Docker-style config.json with registry credentials.")
     var authFile: String?
     @Option(name: .long, help: "Default platform of pulls (os/arch[/variant]).")
@@ -77,6 +79,7 @@ struct Serve: AsyncParsableCommand {
         var opts = DaemonOptions(root: root, runRoot: runRoot, socket: socket, insecureRegistries: insecureRegistry,
                                  authFile: authFile, platform: platform, runtime: runtime, monitor: monitor,
                                  initBinary: initPath, cgroupParent: cgroupParent)
+        opts.registryMirrors = registryMirror
         opts.network = NetworkServiceOptions(runRoot: runRoot, defaultBridge: bridge, defaultBridgeIP: bip,
                                              pools: pools.isEmpty ? nil : pools, bridgePrefix: bridgePrefix,
                                              chainPrefix: iptablesChainPrefix, cniPath: cniPath.split(separator: ":").map(String.init))

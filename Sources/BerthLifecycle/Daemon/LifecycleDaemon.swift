@@ -13,6 +13,8 @@ public struct DaemonOptions: Sendable {
     public var runRoot: String
     public var socket: String
     public var insecureRegistries: [String]
+    /// dockerd's `--registry-mirror`: URLs (`https://host`, `http://host:port`) tried before docker.io.
+    public var registryMirrors: [String] = []
     public var authFile: String?
     public var platform: String?
     /// berth-runtime and berth-monitor (default: beside this executable).
@@ -65,6 +67,16 @@ public final class LifecycleDaemon: Sendable {
         lockFD = try Self.lock("\(options.root)/lifecycled.lock")
         var cfg = RegistryConfiguration()
         cfg.insecureRegistries = options.insecureRegistries
+        for url in options.registryMirrors {
+            var host = url
+            let plain = host.hasPrefix("http://")
+            for scheme in ["http://", "https://"] where host.hasPrefix(scheme) { host.removeFirst(scheme.count) }
+            while host.hasSuffix("/") { host.removeLast() }
+            guard !host.isEmpty, !host.contains("/") else { throw LifecycleError.invalidArgument("invalid registry mirror \(url): want https://host[:port]") }
+            cfg.mirrors[Reference.defaultDomain, default: []].append(host)
+            // An http:// mirror is one the operator allows plain HTTP to, as dockerd does.
+            if plain { cfg.insecureRegistries.append(host) }
+        }
         if let p = options.platform {
             do { cfg.platform = try Platform(parsing: p) } catch { throw LifecycleError.image(error) }
         }
