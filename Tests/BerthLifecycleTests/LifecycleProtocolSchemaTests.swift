@@ -723,7 +723,7 @@ struct LifecycleProtocolSchemaTests {
             await daemon.shutdown()
             return names
         }
-        #expect(registered.count == 59)
+        #expect(registered.count == 60)
         #expect(registered == allMethods.sorted())
         #expect(Set(methods.keys) == Set(registered),
                 "only in the schema: \(Set(methods.keys).subtracting(registered).sorted()); only registered: \(Set(registered).subtracting(methods.keys).sorted())")
