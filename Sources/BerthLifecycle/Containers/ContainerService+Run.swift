@@ -314,7 +314,15 @@ extension ContainerService {
 
     /// Resolves when the container reaches `condition`: Docker's not-running, next-exit, removed.
     final class Waiter: Sendable {
-        let box = NIOLockedValueBox<(result: ContainerWaitResult?, continuation: CheckedContinuation<ContainerWaitResult?, Never>?)>((nil, nil))
+        struct State {
+            var result: ContainerWaitResult?
+            var continuation: CheckedContinuation<ContainerWaitResult?, Never>?
+            /// The current `wait` call, and the latest call whose time ran out: a timer may fire
+            /// before its call has parked (a 0 s timeout often does), and must still end that call.
+            var call = 0
+            var expired = 0
+        }
+        let box = NIOLockedValueBox(State())
 
         func resolve(_ r: ContainerWaitResult?) {
             let c = box.withLockedValue { b -> CheckedContinuation<ContainerWaitResult?, Never>? in
@@ -329,10 +337,11 @@ extension ContainerService {
 
         /// The result, or nil after `seconds` (nil: no limit) or cancellation.
         func wait(seconds: Double?) async -> ContainerWaitResult? {
+            let call = box.withLockedValue { b -> Int in b.call += 1; return b.call }
             let timer: Task<Void, Never>? = seconds.map { s in
                 Task { [self] in
                     try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9))
-                    if !Task.isCancelled { timeOut() }
+                    if !Task.isCancelled { timeOut(call) }
                 }
             }
             defer { timer?.cancel() }
@@ -340,16 +349,19 @@ extension ContainerService {
                 await withCheckedContinuation { (k: CheckedContinuation<ContainerWaitResult?, Never>) in
                     let ready = box.withLockedValue { b -> ContainerWaitResult?? in
                         if let r = b.result { return .some(r.statusCode == -1 ? nil : r) }
+                        if b.expired >= call { return .some(nil) }
                         b.continuation = k
                         return .none
                     }
                     if let r = ready { k.resume(returning: r) }
                 }
-            } onCancel: { timeOut() }
+            } onCancel: { timeOut(call) }
         }
 
-        private func timeOut() {
+        private func timeOut(_ call: Int) {
             let c = box.withLockedValue { b -> CheckedContinuation<ContainerWaitResult?, Never>? in
+                b.expired = max(b.expired, call)
+                guard b.call == call else { return nil }
                 let c = b.continuation
                 b.continuation = nil
                 return c
