@@ -310,6 +310,10 @@ struct LifecycleImageTests: LifecycleDriving {
             let before = try await c.call("image.inspect", ImageRefParams(reference: "busybox"), returning: ImageInspect.self)
             #expect(before.config?.cmd == ["sh"])
             #expect(before.repoTags == ["busybox:latest"])
+            // The script's second image shares busybox's layer; this test wants busybox alone.
+            let hello = try await c.call("image.inspect", ImageRefParams(reference: "hello-world"), returning: ImageInspect.self)
+            #expect(hello.rootFS.diffIDs == before.rootFS.diffIDs && hello.config?.cmd?.first == "echo")
+            _ = try await c.call("image.remove", ImageRemoveParams(reference: "hello-world"), returning: [ImageDeleteItem].self)
 
             let tar = lc.dir + "/save.tar"
             _ = try await c.call("image.save", ImageSaveParams(references: ["busybox"], path: tar), returning: Empty.self)
