@@ -171,6 +171,9 @@ extension Runtime {
                 next += intervalMs
             }
         }
+        // The OOM kill that stopped the container may land between the last wait and the status
+        // check: look once more before returning.
+        if let watcher, watcher.wait(timeoutMs: 0) { emit(oom) }
     }
 
     static func nowMs() -> Int {

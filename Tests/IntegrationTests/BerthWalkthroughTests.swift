@@ -72,8 +72,9 @@ struct BerthWalkthroughTests {
             try tmux.start(window: "exec", command: [BerthdHarness.berthCLI, "container", "exec", "-it", shortID, "sh"],
                            env: ["BERTH_HOST": h.host])
             try await tmux.waitFor("exec", timeout: 30) { $0.hasSuffix("#") }
-            try tmux.send("exec", "ps; echo exec-done")
-            let both = try await tmux.waitFor("exec", timeout: 15) { $0.contains("exec-done\n") || $0.hasSuffix("exec-done") }
+            // The marker is computed, so the echoed command line does not match it.
+            try tmux.send("exec", "ps; echo exec-$((40+2))")
+            let both = try await tmux.waitFor("exec", timeout: 15) { $0.contains("exec-42") }
             #expect(both.contains("1 root") && both.split(separator: "\n").filter { $0.hasSuffix(" sh") || $0.hasSuffix("/bin/sh") }.count >= 2, "\(both)")
             try tmux.send("exec", "exit 7")
             let execExit = try await tmux.waitFor("exec", timeout: 15) { $0.contains("BERTH-EXIT=") }

@@ -23,7 +23,7 @@ struct Events: ParsableCommand {
         while let line = try reader.nextLine() {
             guard !line.isEmpty, let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
             if let template {
-                CommandSupport.out(try template.render(e) + "\n")
+                CommandSupport.out(try template.render(Self.templateContext(e)) + "\n")
             } else if format != nil {
                 CommandSupport.out(line + "\n")
             } else {
@@ -31,6 +31,17 @@ struct Events: ParsableCommand {
             }
             CLI.flush()
         }
+    }
+
+    /// The event as Go sees docker's `events.Message`: its JSON plus the Go field names whose
+    /// JSON keys differ (`time` → `.Time`, `timeNano` → `.TimeNano`, and the old `id`/`status`/`from`).
+    static func templateContext(_ e: [String: Any]) -> [String: Any] {
+        var c = e
+        for (json, go) in [("time", "Time"), ("timeNano", "TimeNano"), ("id", "ID"), ("status", "Status"), ("from", "From")]
+        where c[go] == nil {
+            c[go] = e[json] ?? ""
+        }
+        return c
     }
 
     /// docker's `prettyPrintEvent`.
