@@ -31,7 +31,7 @@ let package = Package(
         // docker's command tree over the Engine API: one file per command; tables, templates, progress, TTY.
         .target(
             name: "BerthCLI",
-            dependencies: ["BerthEngineClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BerthEngineAPI", "BerthEngineClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The Engine API over a unix socket or TCP, blocking (the CLI's and the tests' client).
         .target(name: "BerthEngineClient"),
@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthNetwork", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineClient"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineAPI", "BerthEngineClient"]),
         .testTarget(name: "BerthEngineClientTests", dependencies: ["BerthEngineClient"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthEngineClient", "BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),

@@ -1,3 +1,4 @@
+import BerthEngineAPI
 import BerthWire
 import Foundation
 import NIOCore
@@ -83,59 +84,10 @@ final class ReplyLineHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-/// Docker's detach keys in a client's input, across chunk boundaries.
-struct DetachScanner {
-    let keys: [UInt8]
-    /// The prefix of `keys` seen at the end of the input so far, not yet forwarded.
-    private(set) var held: [UInt8] = []
-
-    init(keys: [UInt8]) { self.keys = keys }
-
-    /// What of `chunk` to forward, and whether the sequence is complete (the rest is dropped).
-    mutating func feed<C: Collection>(_ chunk: C) -> (forward: [UInt8], detached: Bool) where C.Element == UInt8 {
-        guard !keys.isEmpty else { return (Array(chunk), false) }
-        var out: [UInt8] = []
-        for b in chunk {
-            if b == keys[held.count] {
-                held.append(b)
-                if held.count == keys.count { held = []; return (out, true) }
-            } else {
-                // The match broke: what was held is ordinary input; this byte may start a new one.
-                out += held
-                held = []
-                if b == keys[0] {
-                    held = [b]
-                    if keys.count == 1 { held = []; return (out, true) }
-                } else {
-                    out.append(b)
-                }
-            }
-        }
-        return (out, false)
-    }
-
-    static let defaultKeys: [UInt8] = [16, 17]
-
-    /// Docker's `ctrl-p,ctrl-q` syntax (term.ToBytes): single characters or ctrl-<a-z @ [ \\ ] ^ _>;
-    /// an empty string is the default.
+extension DetachScanner {
+    /// The request's detach keys (an empty string is the default); Docker's 400 when malformed.
     static func parse(_ s: String?) throws(EngineError) -> [UInt8] {
-        guard let s, !s.isEmpty else { return defaultKeys }
-        var out: [UInt8] = []
-        for part in s.split(separator: ",", omittingEmptySubsequences: false) {
-            let k = part.lowercased().trimmingCharacters(in: .whitespaces)
-            if k.count == 1, let a = k.unicodeScalars.first, a.isASCII {
-                out.append(UInt8(a.value))
-            } else if k.hasPrefix("ctrl-"), k.count == 6, let c = k.unicodeScalars.last {
-                switch c {
-                case "a"..."z": out.append(UInt8(c.value) - 96)
-                case "@", "[", "\\", "]", "^", "_": out.append(UInt8(c.value) - 64)
-                default: throw EngineError.badRequest("Invalid detach keys (\(s)) provided")
-                }
-            } else {
-                throw EngineError.badRequest("Invalid detach keys (\(s)) provided")
-            }
-        }
-        return out
+        do { return try keys(s) } catch { throw EngineError.badRequest(error.message) }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngineAPI
 import Foundation
 import Testing
 @testable import BerthCLI
@@ -85,9 +86,9 @@ import Testing
         #expect(try StreamPump.parseKeys("ctrl-a,x") == [1, 120])
         #expect(throws: CLIError.self) { try StreamPump.parseKeys("ctrl-,q") }
         var scanner = DetachScanner(keys: [16, 17])
-        #expect(scanner.scan([97, 16]) == [97])          // a partial sequence waits
-        #expect(scanner.scan([98]) == [16, 98])          // ... and goes when it breaks
-        #expect(scanner.scan([16, 16]) == [16])          // a repeated first key restarts the match
-        #expect(scanner.scan([17]) == nil)               // complete: detach
+        #expect(scanner.feed([97, 16]) == ([97], false))        // a partial sequence waits
+        #expect(scanner.feed([98]) == ([16, 98], false))        // ... and goes when it breaks
+        #expect(scanner.feed([16, 16]) == ([16], false))        // a repeated first key restarts the match
+        #expect(scanner.feed([17]) == ([], true))               // complete: detach
     }
 }

@@ -1,3 +1,4 @@
+import BerthEngineAPI
 import Testing
 @testable import BerthEngineServer
 

@@ -1,3 +1,4 @@
+import BerthEngineAPI
 import BerthEngineClient
 import Foundation
 import Glibc
@@ -73,7 +74,8 @@ final class StreamPump {
             if stdinOpen && fds[1].revents != 0 {
                 let n = read(0, &buf, buf.count)
                 if n > 0 {
-                    guard let out = detach.scan(buf[0..<n]) else { fflush(nil); return .detached }
+                    let (out, detached) = detach.feed(buf[0..<n])
+                    if detached { fflush(nil); return .detached }
                     let ok = out.withUnsafeBytes { p -> Bool in
                         var off = 0
                         while off < p.count {
@@ -104,23 +106,7 @@ final class StreamPump {
 
     /// `ctrl-p,ctrl-q`, `ctrl-a,x`: docker's detach-keys syntax.
     static func parseKeys(_ spec: String) throws -> [UInt8] {
-        try spec.split(separator: ",").map { key -> UInt8 in
-            let k = key.lowercased()
-            if k.count == 1, let a = k.unicodeScalars.first, a.isASCII { return UInt8(a.value) }
-            if k.hasPrefix("ctrl-"), k.count == 6, let c = k.unicodeScalars.last {
-                switch c {
-                case "a"..."z": return UInt8(c.value - 96)
-                case "@": return 0
-                case "[": return 27
-                case "\\": return 28
-                case "]": return 29
-                case "^": return 30
-                case "_": return 31
-                default: break
-                }
-            }
-            throw CLIError.usage("Invalid detach keys (\(spec)) provided")
-        }
+        do { return try DetachScanner.keys(spec) } catch { throw CLIError.usage(error.message) }
     }
 
     static func signalName(_ s: Int32) -> String {
@@ -138,31 +124,6 @@ final class StreamPump {
     private func output(_ bytes: [UInt8]) {
         if tty { writeAll(1, bytes); return }
         demux.feed(bytes) { stream, payload in writeAll(stream == 2 ? 2 : 1, payload) }
-    }
-}
-
-/// Finds the detach sequence in what the user types, as the docker CLI's escape proxy does.
-struct DetachScanner {
-    let keys: [UInt8]
-    private var held: [UInt8] = []
-
-    init(keys: [UInt8]) { self.keys = keys }
-
-    /// Passes input through, holding back a partial detach sequence; nil when it is complete.
-    mutating func scan(_ input: ArraySlice<UInt8>) -> [UInt8]? {
-        guard !keys.isEmpty else { return Array(input) }
-        var out: [UInt8] = []
-        for b in input {
-            if b == keys[held.count] {
-                held.append(b)
-                if held.count == keys.count { return nil }
-            } else {
-                out += held
-                held = []
-                if b == keys[0] { held = [b] } else { out.append(b) }
-            }
-        }
-        return out
     }
 }
 
