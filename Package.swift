@@ -31,17 +31,20 @@ let package = Package(
         // docker's command tree over the Engine API: one file per command; tables, templates, progress, TTY.
         .target(
             name: "BerthCLI",
-            dependencies: ["BerthEngineAPI", "BerthEngineClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BerthEngineAPI", "BerthEngineClient", "BerthDockerfile", "BerthArchive", "BerthOS",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The Engine API over a unix socket or TCP, blocking (the CLI's and the tests' client).
         .target(name: "BerthEngineClient"),
         // Codable models of the Engine API subset berthd serves (shared with a future client).
         .target(name: "BerthEngineAPI"),
         // HTTP/1.1 on a unix socket: router → handlers → berth-lifecycled over the wire protocol.
+        // Docker's classic builder: Dockerfile steps over a backend (berthd's is the lifecycle wire).
+        .target(name: "BerthBuild", dependencies: ["BerthDockerfile", "BerthImage", "BerthArchive", "BerthOS"]),
         .target(
             name: "BerthEngineServer",
             dependencies: [
-                "BerthEngineAPI", "BerthWire", "BerthOS",
+                "BerthEngineAPI", "BerthWire", "BerthOS", "BerthBuild",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -132,6 +135,7 @@ let package = Package(
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthNetwork", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
+        .testTarget(name: "BerthBuildTests", dependencies: ["BerthBuild", "BerthArchive"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineAPI", "BerthEngineClient"]),
         .testTarget(name: "BerthEngineClientTests", dependencies: ["BerthEngineClient"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthEngineClient", "BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),

@@ -6,13 +6,18 @@
 #     --iptables=false), with the same busybox rootfs; also both with `--network none`;
 #   - median and p99 of each, and the ratio berth / docker (the issue's target: ≤ 0.2×);
 #   - idle RSS (VmRSS) of berthd + berth-lifecycled against dockerd + containerd, just after start
-#     and again idle after the timing runs (target: ≤ 30 MiB together).
+#     and again idle after the timing runs (target: ≤ 30 MiB together);
+#   - builds: one Dockerfile (WORKDIR, two COPY and two RUN steps, ENV, CMD) built cold (--no-cache)
+#     and rebuilt after a one-line change to a copied file, with `berth build` and with
+#     `DOCKER_BUILDKIT=0 docker build` (the classic builder) against the private dockerd
+#     (the issue's targets: both ≤ 0.5× docker's time).
 # Everything is this run's own (scripts/bench-lib.sh): temp dir, cgroup parent, bridges, iptables
 # chains, a free 10.x.0.0/16; the EXIT trap removes the containers through berthd, stops the
 # daemons it started (by pid) and removes the rest.
 # usage: scripts/bench-cli.sh BIN_DIR   (berth, berthd, berth-lifecycled, berth-runtime, berth-monitor;
 #        `make bench` passes the release build)
-# env:   BENCH_CLI_RUNS (40), BENCH_DOCKER (1; 0 skips Docker), BENCH_DOCKER_RUNS (20), BENCH_SHOW=1
+# env:   BENCH_CLI_RUNS (40), BENCH_DOCKER (1; 0 skips Docker), BENCH_DOCKER_RUNS (20), BENCH_SHOW=1,
+#        BENCH_BUILD_RUNS (10)
 set -euo pipefail
 
 bin=${1:?usage: scripts/bench-cli.sh BIN_DIR}
@@ -87,9 +92,40 @@ log "berth: $bin; berthd $($B version --format '{{.Server.Version}}' 2>/dev/null
 [ "$with_docker" = 1 ] && log "docker: client $($dk version -f '{{.Client.Version}}' 2>/dev/null), private dockerd $($dk version -f '{{.Server.Version}}' 2>/dev/null) (bridge $br, --iptables=false)"
 log "$(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# Builds: a small app context; the rebuild's prepare step changes one line of a copied file.
+ctx=$tmp/build-ctx
+mkdir -p "$ctx/src"
+cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox
+WORKDIR /app
+COPY deps.txt .
+RUN cp deps.txt deps.installed && echo dependencies installed
+COPY src/ ./src/
+RUN cat src/*.txt > bundle.txt && wc -l bundle.txt
+ENV MODE=production
+CMD ["cat", "/app/bundle.txt"]
+DOCKERFILE
+seq 1 200 | sed 's/^/dependency-/' >"$ctx/deps.txt"
+for f in a b c; do seq 1 500 | sed "s/^/$f-/" >"$ctx/src/$f.txt"; done
+echo main >"$ctx/src/main.txt"
+build_runs=${BENCH_BUILD_RUNS:-10}
+names+=(berth-build-cold berth-build-edit)
+cmds+=("$B build -q --no-cache -t bench-app $ctx" "$B build -q -t bench-app $ctx")
+$B build -q -t bench-app "$ctx" >/dev/null
+if [ "$with_docker" = 1 ]; then
+    names+=(docker-build-cold docker-build-edit)
+    cmds+=("env DOCKER_BUILDKIT=0 $dk build -q --no-cache -t bench-app $ctx" "env DOCKER_BUILDKIT=0 $dk build -q -t bench-app $ctx")
+    DOCKER_BUILDKIT=0 $dk build -q -t bench-app "$ctx" >/dev/null
+fi
+
 for i in "${!cmds[@]}"; do
     n=$runs; case ${names[$i]} in docker-*) n=$docker_runs;; esac
-    if ! hyperfine -N ${BENCH_SHOW:+--show-output} --warmup 3 --runs "$n" \
+    prepare=()
+    case ${names[$i]} in
+        *-build-cold) n=$build_runs ;;
+        *-build-edit) n=$build_runs; prepare=(--prepare "sh -c 'date +%s%N >> $ctx/src/main.txt'") ;;
+    esac
+    if ! hyperfine -N ${BENCH_SHOW:+--show-output} --warmup 3 --runs "$n" "${prepare[@]}" \
             --export-json "$tmp/h-${names[$i]}.json" -n "${names[$i]}" "${cmds[$i]}"; then
         echo "bench-cli: ${names[$i]} failed during the timing runs (BENCH_SHOW=1 shows its output)" >&2
         tail -20 "$tmp/berthd.log" >&2
@@ -103,7 +139,7 @@ docker_idle=""
 [ "$with_docker" = 1 ] && docker_idle=$(( $(rss "$dockerd_pid") + $(rss "$containerd_pid") ))
 
 echo
-log "summary (wall time of one \`run --rm busybox true\`, hyperfine; p99 interpolated from every run's time)"
+log "summary (wall time of each command, hyperfine; p99 interpolated from every run's time)"
 "$py" -I -S - "$tmp" "${names[@]}" <<'PY'
 import json, sys
 tmp, names = sys.argv[1], sys.argv[2:]
@@ -111,7 +147,9 @@ def pct(xs, q):
     xs = sorted(xs); k = (len(xs) - 1) * q; f = int(k); c = min(f + 1, len(xs) - 1)
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 label = {"berth-bridge": "berth run --rm busybox true", "berth-none": "berth run --rm --network none busybox true",
-         "docker-bridge": "docker run --rm busybox true", "docker-none": "docker run --rm --network none busybox true"}
+         "docker-bridge": "docker run --rm busybox true", "docker-none": "docker run --rm --network none busybox true",
+         "berth-build-cold": "berth build --no-cache (cold, 8 steps)", "berth-build-edit": "berth build after a one-line edit",
+         "docker-build-cold": "docker build --no-cache (classic builder)", "docker-build-edit": "docker build after a one-line edit"}
 med, p99 = {}, {}
 print("| %-45s | %4s | %10s | %10s |" % ("", "runs", "median", "p99"))
 print("|%s|%s|%s|%s|" % ("-" * 47, "-" * 6, "-" * 12, "-" * 12))
@@ -119,6 +157,10 @@ for n in names:
     t = json.load(open("%s/h-%s.json" % (tmp, n)))["results"][0]["times"]
     med[n], p99[n] = pct(t, 0.5) * 1e3, pct(t, 0.99) * 1e3
     print("| %-45s | %4d | %7.1f ms | %7.1f ms |" % (label[n], len(t), med[n], p99[n]))
+for kind in ("cold", "edit"):
+    b, d = "berth-build-" + kind, "docker-build-" + kind
+    if b in med and d in med:
+        print("berth build / docker build (%s): median %.2fx   (target <= 0.5x: %s)" % (kind, med[b] / med[d], "met" if med[b] / med[d] <= 0.5 else "NOT met"))
 for net in ("bridge", "none"):
     b, d = "berth-" + net, "docker-" + net
     if d in med:

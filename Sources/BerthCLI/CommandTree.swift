@@ -7,7 +7,7 @@ enum CommandTree {
         Run.self, Create.self, Start.self, Attach.self, Logs.self,
         Ps.self, Stop.self, Restart.self, Kill.self, Rm.self, Pause.self, Unpause.self, Rename.self, Wait.self,
         Port.self, Top.self, Inspect.self, Diff.self, Export.self, Cp.self, Commit.self, Stats.self, Exec.self,
-        Images.self, Pull.self, Push.self, Rmi.self, Tag.self, Save.self, Load.self, Import.self, History.self,
+        Images.self, Build.self, Pull.self, Push.self, Rmi.self, Tag.self, Save.self, Load.self, Import.self, History.self,
         Login.self, Logout.self, Version.self, Info.self, Events.self,
     ]
 }
@@ -25,7 +25,7 @@ struct ContainerGroup: ParsableCommand {
 struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
-        subcommands: [Pull.self, Push.self, ImageList.self, ImageRemove.self, Tag.self, ImageInspect.self, History.self,
+        subcommands: [Build.self, Pull.self, Push.self, ImageList.self, ImageRemove.self, Tag.self, ImageInspect.self, History.self,
                       ImagePrune.self, Save.self, Load.self, Import.self],
         helpNames: [.long])
 }

@@ -60,7 +60,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     static func isUpload(_ h: HTTPRequestHead) -> Bool {
         let path = h.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
         let isImport = path.hasSuffix("/images/create") && h.uri.contains("fromSrc=")
-        return (h.method == .POST && (path.hasSuffix("/images/load") || isImport)) || (h.method == .PUT && path.hasSuffix("/archive"))
+        return (h.method == .POST && (path.hasSuffix("/images/load") || path.hasSuffix("/build") || isImport)) || (h.method == .PUT && path.hasSuffix("/archive"))
     }
 
     private func openSpool() {

@@ -1,3 +1,4 @@
+import BerthBuild
 import BerthEngineAPI
 import BerthWire
 import Foundation
@@ -50,6 +51,85 @@ extension Router {
         let result = try await lifecycle.stream("image.import", p, returning: Imported.self, progress: Empty.self) { _ in }
         w.startStream(contentType: "application/json")
         w.chunk(Self.line(.object(["status": .string(result.id)])))
+        w.endStream()
+    }
+}
+
+extension Router {
+    /// `POST /build`: Docker's classic builder. The body is the context tar; the answer streams
+    /// `{"stream": "Step 1/5 : …"}` lines, pull progress, `{"aux":{"ID"}}`, and on failure
+    /// `{"errorDetail":{"message"},"error"}`. Problems found before the first step are a 400.
+    func build(_ r: HTTPRequest, _ w: ResponseWriter) async throws {
+        if let remote = r.string("remote") {
+            throw EngineError.badRequest("remote build contexts are not supported (\(remote)): send the context as a tar in the request body")
+        }
+        var o = BuildOptions()
+        o.dockerfile = r.string("dockerfile") ?? "Dockerfile"
+        o.tags = r.all("t").filter { !$0.isEmpty }
+        o.target = r.string("target")
+        o.noCache = r.bool("nocache") ?? false
+        o.pull = r.bool("pull") ?? false
+        o.removeIntermediate = r.bool("rm") ?? true
+        o.forceRemove = r.bool("forcerm") ?? false
+        o.quiet = r.bool("q") ?? false
+        o.platform = r.string("platform")
+        o.network = r.string("networkmode")
+        if let args = r.string("buildargs") {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(args.utf8)) as? [String: Any] else {
+                throw EngineError.badRequest("invalid buildargs: expected a JSON object of strings")
+            }
+            for (k, v) in obj { o.buildArgs[k] = v as? String }
+        }
+        if let labels = r.string("labels") {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(labels.utf8)) as? [String: String] else {
+                throw EngineError.badRequest("invalid labels: expected a JSON object of strings")
+            }
+            o.labels = obj
+        }
+        var registries: [String: JSONValue] = [:]
+        for (host, value) in base64JSON(r, header: "X-Registry-Config") ?? [:] {
+            if let obj = value as? [String: Any], let auth = Self.wireAuth(obj) { registries[host] = auth }
+        }
+
+        let dir = options.dataRoot + "/tmp/berthd/build-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let context = dir + "/context", scratch = dir + "/scratch"
+        let builder: Builder
+        do {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            if let tar = r.bodyFile {
+                try BuildContextArchive.unpack(tar: tar, into: context)
+            } else {
+                let tar = dir + "/context.tar"
+                try r.body.write(to: URL(fileURLWithPath: tar))
+                try BuildContextArchive.unpack(tar: tar, into: context)
+            }
+            let output = BuildOutput(
+                text: { text in
+                    w.startStream(contentType: "application/json")
+                    w.chunk(Self.line(.object(["stream": .string(text)])))
+                },
+                message: { json in
+                    w.startStream(contentType: "application/json")
+                    w.chunk(Data(json) + Data("\n".utf8))
+                },
+                aux: { id in
+                    w.startStream(contentType: "application/json")
+                    w.chunk(Self.line(.object(["aux": .object(["ID": .string(id)])])))
+                })
+            builder = try Builder(contextDir: context, scratchDir: scratch, options: o,
+                                  backend: LifecycleBuildBackend(lifecycle: lifecycle, registryConfig: registries), output: output)
+        } catch let e as BuildError {
+            throw e.isInvalidInput ? EngineError.badRequest(e.message) : EngineError.from(e)
+        }
+        do {
+            _ = try await builder.run()
+        } catch {
+            let message = (error as? BuildError)?.message ?? EngineError.from(error).message
+            w.startStream(contentType: "application/json")
+            w.chunk(Self.line(.object(["errorDetail": .object(["message": .string(message)]), "error": .string(message)])))
+        }
+        w.startStream(contentType: "application/json")
         w.endStream()
     }
 }

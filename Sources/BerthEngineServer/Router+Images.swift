@@ -62,11 +62,20 @@ extension Router {
 
     /// X-Registry-Auth: base64url JSON with Docker's lower-case keys.
     func registryAuth(_ r: HTTPRequest) -> JSONValue? {
-        guard var b64 = r.headers.first(name: "X-Registry-Auth"), !b64.isEmpty else { return nil }
+        base64JSON(r, header: "X-Registry-Auth").flatMap(Self.wireAuth)
+    }
+
+    /// A header holding base64url JSON (X-Registry-Auth, X-Registry-Config) as an object.
+    func base64JSON(_ r: HTTPRequest, header: String) -> [String: Any]? {
+        guard var b64 = r.headers.first(name: header), !b64.isEmpty else { return nil }
         b64 = b64.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        guard let data = Data(base64Encoded: b64) else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    /// Docker's auth object (lower-case keys, any case accepted) as the wire's RegistryAuth.
+    static func wireAuth(_ obj: [String: Any]) -> JSONValue? {
         var out: [String: JSONValue] = [:]
         let keys = ["username": "username", "password": "password", "identitytoken": "identityToken",
                     "registrytoken": "registryToken", "serveraddress": "serverAddress"]

@@ -47,6 +47,7 @@ extension Router {
         "DELETE /images/{name}",
         "POST /images/prune",
         "POST /commit",
+        "POST /build",
         "GET /images/{name}/get",
         "GET /images/get",
         "POST /images/load",

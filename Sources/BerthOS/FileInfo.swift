@@ -12,6 +12,10 @@ public struct FileInfo: Sendable, Equatable {
     /// For devices: the device number.
     public var major: UInt64
     public var minor: UInt64
+
+    public init(kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, major: UInt64 = 0, minor: UInt64 = 0) {
+        self.kind = kind; self.mode = mode; self.uid = uid; self.gid = gid; self.major = major; self.minor = minor
+    }
 }
 
 extension FS {

@@ -12,8 +12,19 @@ enum RegistryAuth {
         return encode(["username": c.username, "password": c.password, "serveraddress": server])
     }
 
+    /// `X-Registry-Config` for a build: every stored credential, keyed by server, so the daemon
+    /// can pull any FROM image.
+    static func configHeader(config: CLIConfig = CLIConfig.load()) -> String {
+        var all: [String: Any] = [:]
+        for server in config.servers {
+            guard let c = config.credentials(for: server) else { continue }
+            all[server] = ["username": c.username, "password": c.password, "serveraddress": server]
+        }
+        return encode(all)
+    }
+
     /// base64url (with padding, as Go's `base64.URLEncoding`) of the JSON object.
-    static func encode(_ fields: [String: String]) -> String {
+    static func encode(_ fields: [String: Any]) -> String {
         let d = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
@@ -61,6 +72,9 @@ struct CLIConfig {
     }
 
     private var auths: [String: Any] { object["auths"] as? [String: Any] ?? [:] }
+
+    /// The servers with stored credentials.
+    var servers: [String] { auths.keys.sorted() }
 
     func credentials(for server: String) -> Credentials? {
         let entries = auths
