@@ -108,6 +108,7 @@ let package = Package(
         .target(name: "BerthCgroups", dependencies: ["BerthOCI", "BerthOS"]),
         .target(name: "BerthSeccomp", dependencies: ["BerthOCI", "BerthOS", "CSeccomp"]),
         .target(name: "BerthOS", dependencies: ["CBerthInit"]),
+        .target(name: "BerthDockerfile"),
 
         // C: the clone/setns/exec fragment that runs single-threaded in the child.
         .target(name: "CBerthInit", cSettings: [.unsafeFlags(["-O2", "-Wall"])]),
@@ -139,6 +140,7 @@ let package = Package(
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineAPI", "BerthEngineClient"]),
         .testTarget(name: "BerthEngineClientTests", dependencies: ["BerthEngineClient"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthEngineClient", "BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),
+        .testTarget(name: "BerthDockerfileTests", dependencies: ["BerthDockerfile"]),
         .testTarget(name: "ConformanceTests", dependencies: ["BerthOCI", "BerthOS", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

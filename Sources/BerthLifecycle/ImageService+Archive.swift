@@ -76,14 +76,14 @@ extension ImageService {
     }
 
     /// Unpacks stored layer blobs, writes config and manifest, and records the image: the tail
-    /// shared by import, load and (later) commit and build.
+    /// shared by import, load, commit and build steps.
     func commitImage(layers: [Descriptor], config makeConfig: ([Digest]) throws -> [UInt8],
                      names: [(name: String, kind: String)], lease: String, image: String,
-                     expectedDiffIDs: [Digest]? = nil) async throws -> ImageIDResult {
+                     expectedDiffIDs: [Digest?]? = nil) async throws -> ImageIDResult {
         var diffIDs: [Digest] = [], sizes: [Int64] = [], chain: [Digest] = []
         // In order: a layer's chain ID needs the diff IDs below it, and its own comes from unpacking.
         for (i, l) in layers.enumerated() {
-            let parent = chain.last, expected = expectedDiffIDs?[i]
+            let parent = chain.last, expected = expectedDiffIDs?[i] ?? nil
             let r = try await gcLock.withShared { [self] in
                 try await Blocking.run { [self] in try unpackLayer(l, expectedDiffID: expected, parent: parent, lease: lease, image: image) }
             }

@@ -30,10 +30,12 @@ extension ImageService {
         }
         r.register("image.remove") { (p: ImageRemoveParams, _) in
             let id = (try? self.resolve(p.reference))?.description ?? p.reference
+            // Deleted build parents are images too (the other `deleted` items are layers).
+            let images = Set(((try? self.meta.images()) ?? []).map(\.id.description))
             let items = try await self.remove(p)
             for i in items {
                 if let u = i.untagged { publish("untag", id, name: u) }
-                if let d = i.deleted, d == id { publish("delete", id, name: id) }
+                if let d = i.deleted, images.contains(d) { publish("delete", d, name: d) }
             }
             return items
         }
@@ -53,6 +55,7 @@ extension ImageService {
             for l in res.loaded { publish("load", (try? self.resolve(l))?.description ?? l, name: l) }
             return res
         }
+        r.register("image.build.cache") { (p: ImageBuildCacheParams, _) in try self.buildCache(p) }
         r.register("registry.login") { (p: RegistryAuth, _) in try await self.login(p) }
         r.register("snapshot.prepare") { (p: SnapshotPrepareParams, _) in try self.prepareSnapshot(p) }
         r.register("snapshot.remove") { (p: SnapshotKeyParams, _) in try self.removeSnapshot(p); return Empty() }

@@ -92,10 +92,15 @@ public final class ImageService: Sendable {
         }
         let before = try filters["before"]?.first.map { try record(resolve($0)).addedAt }
         let since = try filters["since"]?.first.map { try record(resolve($0)).addedAt }
+        let parents = try meta.parentIDs()
         var out: [ImageSummary] = []
         for r in try meta.images() {
             let (tags, digests) = Self.split(names[r.id] ?? [])
+            // As Docker: a build's intermediate images (nameless parents) show only with `all`, and
+            // `dangling=true` means the childless tips.
+            if tags.isEmpty, digests.isEmpty, parents.contains(r.id), !(p.all ?? false) { continue }
             if let d = dangling, d != tags.isEmpty { continue }
+            if dangling == true, parents.contains(r.id) { continue }
             if let before, r.addedAt >= before { continue }
             if let since, r.addedAt <= since { continue }
             if let patterns = filters["reference"] {
@@ -171,14 +176,31 @@ public final class ImageService: Sendable {
         let chain = ChainID.of(cfg.rootfs.diffIDs)
         var sizes = try chain.map { try meta.snapshot($0)?.size ?? 0 }
         let entries = cfg.history ?? cfg.rootfs.diffIDs.map { _ in History() }
+        let ancestors = try ancestorEntries(of: r.id, entries: entries.count)
         var out: [HistoryEntry] = []
-        // History is oldest-first; Docker shows newest first, the image ID on the top line only.
-        for h in entries.reversed() {
+        // History is oldest-first; Docker shows newest first, with the image ID on the top line and
+        // a local parent's ID on the line its own history ends at (`<missing>` elsewhere).
+        for (i, h) in entries.enumerated().reversed() {
             var size: Int64 = 0
             if h.emptyLayer != true, !sizes.isEmpty { size = sizes.removeLast() }
+            let image: (id: String, tags: [String])? = out.isEmpty ? (r.id.description, tags) : ancestors[i]
             out.append(HistoryEntry(
-                id: out.isEmpty ? r.id.description : "<missing>", created: Self.unixTime(h.created) ?? 0,
-                createdBy: h.createdBy ?? "", tags: out.isEmpty ? tags : [], size: size, comment: h.comment ?? ""))
+                id: image?.id ?? "<missing>", created: Self.unixTime(h.created) ?? 0,
+                createdBy: h.createdBy ?? "", tags: image?.tags ?? [], size: size, comment: h.comment ?? ""))
+        }
+        return out
+    }
+
+    /// The image's build ancestors present here, keyed by the index (oldest-first) of their own
+    /// last history entry.
+    func ancestorEntries(of id: Digest, entries: Int) throws -> [Int: (id: String, tags: [String])] {
+        var out: [Int: (id: String, tags: [String])] = [:]
+        var seen: Set<Digest> = [id], next = try meta.parent(of: id)
+        while let p = next, !seen.contains(p), let pr = try meta.image(id: p) {
+            seen.insert(p)
+            let n = (try config(of: pr).history ?? []).count
+            if n > 0, n <= entries { out[n - 1] = (p.description, Self.split(try meta.names(of: p)).tags) }
+            next = try meta.parent(of: p)
         }
         return out
     }
@@ -203,6 +225,7 @@ public final class ImageService: Sendable {
         let names = try meta.names(of: id)
         let byName = (try? Reference(parsing: p.reference)).map { ref in names.contains { $0.name == ref.description } } ?? false
         let users = usage(id)
+        let children = try meta.children(of: id)
         if byName, let ref = try? Reference(parsing: p.reference) {
             let tagsLeft = names.filter { $0.kind == "tag" && $0.name != ref.description }
             if !tagsLeft.isEmpty {
@@ -212,7 +235,15 @@ public final class ImageService: Sendable {
             if !users.isEmpty && !force {
                 throw LifecycleError.conflict("conflict: unable to remove repository reference \"\(p.reference)\" (must force) - container \(users[0].prefix(12)) is using its referenced image \(id.short)")
             }
+            if !children.isEmpty {
+                // Images built on it still need it: the last tag goes, the image stays (as Docker).
+                try meta.removeName(ref.description)
+                return [ImageDeleteItem(untagged: ref.familiar)]
+            }
         } else {
+            if !children.isEmpty {
+                throw LifecycleError.conflict("conflict: unable to delete \(id.short) (cannot be forced) - image has dependent child images")
+            }
             let repos = Set(names.filter { $0.kind == "tag" }.compactMap { try? Reference(parsing: $0.name).repository })
             if repos.count > 1 && !force {
                 throw LifecycleError.conflict("conflict: unable to delete \(id.short) (must be forced) - image is referenced in multiple repositories")
@@ -229,11 +260,7 @@ public final class ImageService: Sendable {
             }
             return items
         }
-        for n in names {
-            if let ref = try? Reference(parsing: n.name, defaultTag: false) { items.append(ImageDeleteItem(untagged: ref.familiar)) }
-        }
-        try meta.deleteImage(id)
-        items.append(ImageDeleteItem(deleted: id.description))
+        items += try delete(id, names: names, pruneParents: !(p.noPrune ?? false))
         let gc = try await collectGarbage()
         items += gc.snapshots.map { ImageDeleteItem(deleted: $0.description) }
         return items
@@ -245,24 +272,47 @@ public final class ImageService: Sendable {
         let all = p.all ?? (filters.removeValue(forKey: "dangling")?.first.map { $0 == "false" || $0 == "0" } ?? false)
         let labelFilters = filters.removeValue(forKey: "label") ?? []
         if let k = filters.keys.first { throw LifecycleError.invalidArgument("invalid filter '\(k)'") }
-        let names = try meta.names()
         var items: [ImageDeleteItem] = []
-        for r in try meta.images() {
-            let tags = (names[r.id] ?? []).filter { $0.kind == "tag" }
-            guard all || tags.isEmpty, usage(r.id).isEmpty else { continue }
-            if !labelFilters.isEmpty {
-                let labels = (try? config(of: r))?.config?.labels ?? [:]
-                guard labelFilters.allSatisfy({ Self.labelMatches($0, labels) }) else { continue }
+        // Only childless images are candidates (a parent goes with its last child); with `all`, a
+        // tagged parent becomes one once its children are gone, hence the passes until none is left.
+        var again = true
+        while again {
+            again = false
+            let names = try meta.names(), parents = try meta.parentIDs()
+            for r in try meta.images() where !parents.contains(r.id) {
+                let tags = (names[r.id] ?? []).filter { $0.kind == "tag" }
+                guard all || tags.isEmpty, usage(r.id).isEmpty else { continue }
+                guard try meta.image(id: r.id) != nil, try meta.children(of: r.id).isEmpty else { continue }
+                if !labelFilters.isEmpty {
+                    let labels = (try? config(of: r))?.config?.labels ?? [:]
+                    guard labelFilters.allSatisfy({ Self.labelMatches($0, labels) }) else { continue }
+                }
+                items += try delete(r.id, names: names[r.id] ?? [], pruneParents: true)
+                again = all
             }
-            for n in names[r.id] ?? [] {
-                if let ref = try? Reference(parsing: n.name, defaultTag: false) { items.append(ImageDeleteItem(untagged: ref.familiar)) }
-            }
-            try meta.deleteImage(r.id)
-            items.append(ImageDeleteItem(deleted: r.id.description))
         }
         let gc = try await collectGarbage()
         items += gc.snapshots.map { ImageDeleteItem(deleted: $0.description) }
         return ImagePruneResult(deleted: items, spaceReclaimed: gc.bytes)
+    }
+
+    /// Deletes an image (its names listed as untagged), then, with `pruneParents`, each build
+    /// parent up the chain that has no name, no container and no other child, as Docker does.
+    func delete(_ id: Digest, names: [(name: String, kind: String)], pruneParents: Bool) throws -> [ImageDeleteItem] {
+        var items: [ImageDeleteItem] = []
+        for n in names {
+            if let ref = try? Reference(parsing: n.name, defaultTag: false) { items.append(ImageDeleteItem(untagged: ref.familiar)) }
+        }
+        var next = pruneParents ? try meta.parent(of: id) : nil
+        try meta.deleteImage(id)
+        items.append(ImageDeleteItem(deleted: id.description))
+        while let p = next, try meta.image(id: p) != nil {
+            guard try meta.names(of: p).isEmpty, usage(p).isEmpty, try meta.children(of: p).isEmpty else { break }
+            next = try meta.parent(of: p)
+            try meta.deleteImage(p)
+            items.append(ImageDeleteItem(deleted: p.description))
+        }
+        return items
     }
 
     // MARK: garbage collection

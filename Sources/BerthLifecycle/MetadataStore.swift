@@ -103,6 +103,21 @@ public final class MetadataStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v4-build") { db in
+            // A build step's image and the image it was committed onto (Docker's parent chain), and
+            // the classic builder's cache: a step's key → the image that step made.
+            try db.execute(sql: """
+                CREATE TABLE image_parents (
+                    image_id TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+                    parent_id TEXT NOT NULL
+                );
+                CREATE INDEX image_parents_by_parent ON image_parents(parent_id);
+                CREATE TABLE build_cache (
+                    key TEXT PRIMARY KEY,
+                    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+                );
+                """)
+        }
         return m
     }
 
@@ -190,6 +205,54 @@ public final class MetadataStore: Sendable {
     public func deleteImage(_ id: Digest) throws {
         try db.write { db in
             try db.execute(sql: "DELETE FROM images WHERE id = ?", arguments: [id.description])
+        }
+    }
+
+    // MARK: build parents and cache
+
+    /// Records that `image` was committed onto `parent`; a second commit of the same image
+    /// (identical config) keeps the newest parent.
+    public func setParent(_ parent: Digest, of image: Digest) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO image_parents (image_id, parent_id) VALUES (?, ?)",
+                           arguments: [image.description, parent.description])
+        }
+    }
+
+    /// The image `id` was built onto, if it was built here.
+    public func parent(of id: Digest) throws -> Digest? {
+        try db.read { db in
+            try String.fetchOne(db, sql: "SELECT parent_id FROM image_parents WHERE image_id = ?", arguments: [id.description])
+                .flatMap { try? Digest(parsing: $0) }
+        }
+    }
+
+    /// The images built directly onto `id`.
+    public func children(of id: Digest) throws -> [Digest] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT image_id FROM image_parents WHERE parent_id = ? ORDER BY image_id", arguments: [id.description])
+                .compactMap { try? Digest(parsing: $0) }
+        }
+    }
+
+    /// Every image that is some image's parent.
+    public func parentIDs() throws -> Set<Digest> {
+        try db.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT parent_id FROM image_parents").compactMap { try? Digest(parsing: $0) })
+        }
+    }
+
+    /// Points a build cache key at an image (replacing what it pointed at).
+    public func putBuildCache(key: String, image: Digest) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO build_cache (key, image_id) VALUES (?, ?)", arguments: [key, image.description])
+        }
+    }
+
+    /// The image a build cache key points at; nil once that image is deleted (the row goes with it).
+    public func buildCache(key: String) throws -> Digest? {
+        try db.read { db in
+            try String.fetchOne(db, sql: "SELECT image_id FROM build_cache WHERE key = ?", arguments: [key]).flatMap { try? Digest(parsing: $0) }
         }
     }
 

@@ -284,3 +284,47 @@ public struct RegistryLoginResult: Codable, Sendable, Equatable {
         self.status = status; self.identityToken = identityToken
     }
 }
+
+/// `image.build.commit`: one step of a classic `docker build`, committed onto `parent`.
+public struct ImageBuildCommitParams: Codable, Sendable {
+    /// The image the step runs on (an ID or name), or "" for `FROM scratch`.
+    public var parent: String
+    /// A stopped container made from `parent`: its writable layer's diff becomes the new layer.
+    public var container: String?
+    /// An uncompressed layer tar the API daemon wrote (`COPY`, `ADD`): ingested as `image.import` does.
+    public var layerTar: String?
+    /// The new image's `config` object, set exactly as given (not merged with the parent's).
+    public var config: ContainerConfig
+    /// The history entry's `created_by`: `/bin/sh -c #(nop)  CMD ["sh"]`.
+    public var createdBy: String
+    public var comment: String?
+    /// The step's build-cache key; `image.build.cache` finds the new image by it.
+    public var cacheKey: String?
+    /// Tags for the new image (the last step's `-t`).
+    public var references: [String]?
+
+    public init(parent: String, container: String? = nil, layerTar: String? = nil, config: ContainerConfig, createdBy: String,
+                comment: String? = nil, cacheKey: String? = nil, references: [String]? = nil) {
+        self.parent = parent; self.container = container; self.layerTar = layerTar; self.config = config
+        self.createdBy = createdBy; self.comment = comment; self.cacheKey = cacheKey; self.references = references
+    }
+}
+
+public struct ImageBuildCacheParams: Codable, Sendable {
+    public var key: String
+    public init(key: String) { self.key = key }
+}
+
+/// `image.build.cache`'s answer: the cached step's image, or null (sent as `"id": null`).
+public struct ImageBuildCacheResult: Codable, Sendable, Equatable {
+    public var id: String?
+    public init(id: String?) { self.id = id }
+
+    enum CodingKeys: String, CodingKey { case id }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        // Explicit null rather than a missing key: the schema requires `id`.
+        try c.encode(id, forKey: .id)
+    }
+}

@@ -193,7 +193,8 @@ struct MethodSamples {
 /// Every method the daemon registers, in the order of Specs/lifecycle-protocol.md.
 private let allMethods = [
     "system.ping", "system.info", "system.gc", "image.pull", "image.push", "image.list", "image.inspect", "image.history",
-    "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "registry.login", "snapshot.prepare", "snapshot.remove",
+    "image.tag", "image.remove", "image.prune", "image.import", "image.save", "image.load", "image.build.commit",
+    "image.build.cache", "registry.login", "snapshot.prepare", "snapshot.remove",
     "container.create", "container.start", "container.stop", "container.restart", "container.kill", "container.pause",
     "container.unpause", "container.remove", "container.wait", "container.list", "container.inspect", "container.rename",
     "container.update", "container.resize", "container.io", "container.logs", "container.attach", "container.changes", "container.export",
@@ -298,6 +299,17 @@ private func samples() -> [String: MethodSamples] {
             params: [ImageLoadParams(path: "/tmp/in.tar")],
             results: [ImageLoadResult(loaded: ["busybox:latest", digest("untagged")]), ImageLoadResult(loaded: [])],
             progress: [ProgressEvent(status: "Loaded image: busybox:latest")]),
+        "image.build.commit": MethodSamples(
+            params: [ImageBuildCommitParams(parent: "", config: ContainerConfig(), createdBy: "/bin/sh -c #(nop) ADD file:abc in / ",
+                                            cacheKey: digest("step1")),
+                     ImageBuildCommitParams(parent: digest("base"), container: hexID("build-step"), config: { var c = ContainerConfig(); c.cmd = ["sh"]; return c }(),
+                                            createdBy: "/bin/sh -c echo hi > /hi", comment: "step 2", references: ["app:1"]),
+                     ImageBuildCommitParams(parent: "busybox", layerTar: "/var/lib/berth/tmp/layer.tar", config: ContainerConfig(),
+                                            createdBy: "/bin/sh -c #(nop) COPY file:abc in /app ")],
+            results: [ImageIDResult(id: digest("built"))]),
+        "image.build.cache": MethodSamples(
+            params: [ImageBuildCacheParams(key: digest("step1"))],
+            results: [ImageBuildCacheResult(id: digest("built")), ImageBuildCacheResult(id: nil)]),
         "registry.login": MethodSamples(
             params: [fullAuth, RegistryAuth(username: "u", password: "p", serverAddress: "127.0.0.1:5000")],
             results: [RegistryLoginResult()]),
@@ -723,7 +735,7 @@ struct LifecycleProtocolSchemaTests {
             await daemon.shutdown()
             return names
         }
-        #expect(registered.count == 60)
+        #expect(registered.count == 62)
         #expect(registered == allMethods.sorted())
         #expect(Set(methods.keys) == Set(registered),
                 "only in the schema: \(Set(methods.keys).subtracting(registered).sorted()); only registered: \(Set(registered).subtracting(methods.keys).sorted())")
@@ -815,11 +827,7 @@ struct LifecycleProtocolSchemaTests {
     /// method that needs no registry, each result (and progress event) checked against the schema.
     @Test func liveResponsesValidate() async throws {
         try await withTempDir { dir in
-            var options = DaemonOptions(root: dir + "/root", runRoot: dir + "/run", socket: dir + "/lifecycle.sock", authFile: dir + "/no-auth.json")
-            // Test names, should anything reach the host (network methods without containers change nothing there).
-            options.network = NetworkServiceOptions(runRoot: dir + "/run", defaultBridge: "berth-test-sch", bridgePrefix: "berth-test-",
-                                                    chainPrefix: "BERTH-TEST-SCHEMA")
-            let daemon = try LifecycleDaemon(options: options)
+            let daemon = try LifecycleDaemon(options: testDaemonOptions(dir, bridge: "berth-test-sch", chainPrefix: "BERTH-TEST-SCHEMA"))
             let server = try await WireServer.start(path: daemon.options.socket, router: daemon.router())
             let client = try await WireClient.connect(path: server.path)
             func check<P: Encodable & Sendable>(_ method: String, _ params: P) async throws {
@@ -842,6 +850,10 @@ struct LifecycleProtocolSchemaTests {
                     changes: [#"CMD ["/bin/app"]"#, #"ENTRYPOINT ["/init"]"#, "ENV A=b", "WORKDIR /srv", "USER app", "LABEL team=core",
                               "EXPOSE 80/tcp", "VOLUME /data", "STOPSIGNAL SIGTERM"]))
                 try await check("image.import", ImageImportParams(path: tar))
+                try await check("image.build.commit", ImageBuildCommitParams(parent: "app:1", config: ContainerConfig(),
+                                                                             createdBy: "/bin/sh -c #(nop)  ENV X=1", cacheKey: "live-key"))
+                try await check("image.build.cache", ImageBuildCacheParams(key: "live-key"))
+                try await check("image.build.cache", ImageBuildCacheParams(key: "no-such-key"))
                 try await check("system.ping", Empty())
                 try await check("system.info", Empty())
                 try await check("image.tag", ImageTagParams(source: "app:1", target: "app:2"))

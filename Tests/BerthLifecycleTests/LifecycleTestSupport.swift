@@ -39,6 +39,14 @@ func withService(inUse: InUse = InUse(), _ body: (ImageService, String) async th
     }
 }
 
+/// A whole daemon's options on `dir`, with test names for the bridge and firewall chains should
+/// anything reach the host (network methods without running containers change nothing there).
+func testDaemonOptions(_ dir: String, bridge: String, chainPrefix: String) -> DaemonOptions {
+    var options = DaemonOptions(root: dir + "/root", runRoot: dir + "/run", socket: dir + "/lifecycle.sock", authFile: dir + "/no-auth.json")
+    options.network = NetworkServiceOptions(runRoot: dir + "/run", defaultBridge: bridge, bridgePrefix: "berth-test-", chainPrefix: chainPrefix)
+    return options
+}
+
 /// Writes `files` (relative path → contents) under a scratch directory and tars them into
 /// `<dir>/<name>.tar` with the tar CLI: plain files and directories only, so no root is needed to
 /// unpack it. Fixed mtimes keep the layer's digest stable for the same contents.

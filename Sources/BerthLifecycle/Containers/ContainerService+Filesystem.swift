@@ -85,13 +85,10 @@ extension ContainerService {
         if pause { try await self.pause(c.id, resume: false) }
         let layerPath = "\(bundle(c.id))/.commit-\(UUID().uuidString).tar"
         defer { try? FS.unlink(layerPath) }
-        let upper = images.snapshots.upperDir(key: c.id), lowers = try lowerDirs(c)
         let diff: LayerDiff
-        do {
-            diff = try await Blocking.run { try ContainerFilesystem.writeLayerDiff(upperDir: upper, lowerDirs: lowers, to: layerPath) }
-        } catch let e as ContainerFilesystemError {
+        do { diff = try await writeDiff(c, to: layerPath) } catch {
             if pause { try? await self.pause(c.id, resume: true) }
-            throw e.lifecycleError(container: c.id)
+            throw error
         }
         if pause { try await self.pause(c.id, resume: true) }
         // As Docker: the request's config completes the container's (set fields win).
@@ -118,6 +115,31 @@ extension ContainerService {
         return r
     }
 
+    /// The container's writable layer compared with its image, as an uncompressed layer tar at `path`.
+    func writeDiff(_ c: ContainerRecord, to path: String) async throws -> LayerDiff {
+        let upper = images.snapshots.upperDir(key: c.id), lowers = try lowerDirs(c)
+        do {
+            return try await Blocking.run { try ContainerFilesystem.writeLayerDiff(upperDir: upper, lowerDirs: lowers, to: path) }
+        } catch let e as ContainerFilesystemError { throw e.lifecycleError(container: c.id) }
+    }
+
+    /// `image.build.commit`: a build step's image. With a container, its writable layer (even an
+    /// unchanged one, as Docker's classic builder) is the new layer; the container has exited, so
+    /// it is not paused. It must have been made from `parent`, or the layer would sit on the wrong base.
+    public func buildCommit(_ p: ImageBuildCommitParams) async throws -> ImageIDResult {
+        guard let ref = p.container else { return try await images.buildCommit(p) }
+        if p.layerTar != nil { throw LifecycleError.invalidArgument("image.build.commit: give container or layerTar, not both") }
+        let c = try resolve(ref)
+        let parent = p.parent.isEmpty ? nil : try images.resolve(p.parent)
+        guard parent?.description == c.imageID else {
+            throw LifecycleError.invalidArgument("image.build.commit: container \(c.id.prefix(12)) runs image \(c.imageID), not parent \(p.parent.isEmpty ? "scratch" : p.parent)")
+        }
+        let layerPath = "\(bundle(c.id))/.build-\(UUID().uuidString).tar"
+        defer { try? FS.unlink(layerPath) }
+        let diff = try await writeDiff(c, to: layerPath)
+        return try await images.buildCommit(p, containerLayer: (layerPath, diff.digest))
+    }
+
     /// The image-config view of a container's config (what `commit` records).
     static func imageConfig(of c: ContainerCreateParams) -> ContainerConfig {
         var x = ContainerConfig()
@@ -141,27 +163,8 @@ extension ImageService {
                      author: String?, createdBy: String, reference: String?) async throws -> ImageIDResult {
         let ref = try reference.flatMap { $0.isEmpty ? nil : try Parse.reference($0) }
         if let ref, ref.digest != nil { throw LifecycleError.invalidArgument("refusing to create a tag with a digest reference") }
-        let r = try record(resolve(parent))
-        let parentConfig = try self.config(of: r)
-        let manifest = try self.manifest(of: r)
-        let lease = "commit-\(UUID().uuidString)"
-        try meta.createLease(lease, description: "commit onto \(r.id.short)")
-        defer { try? meta.deleteLease(lease) }
-        for l in manifest.layers { try meta.addLeaseRef(lease, kind: "blob", key: l.digest.description) }
-        let layer = try await gcLock.withShared { [self] in try await Blocking.run { [self] in try ingestFile(layerPath, lease: lease) } }
-        let now = Self.timestamp()
-        return try await commitImage(layers: manifest.layers + [layer], config: { diffIDs in
-            var cfg = parentConfig
-            cfg.config = config
-            cfg.rootfs = RootFS(diffIDs: diffIDs)
-            var h = History(created: now, createdBy: createdBy, comment: comment)
-            h.author = author
-            cfg.history = (parentConfig.history ?? []) + [h]
-            cfg.created = now
-            cfg.author = author
-            cfg.comment = comment
-            return try CanonicalJSON.encode(cfg)
-        }, names: ref.map { [($0.description, "tag")] } ?? [], lease: lease, image: reference ?? r.id.description,
-           expectedDiffIDs: parentConfig.rootfs.diffIDs + [diffID])
+        return try await commitChild(ChildImage(parent: try resolve(parent), layer: (layerPath, diffID), config: config,
+                                                createdBy: createdBy, comment: comment, author: author, imageComment: comment,
+                                                names: ref.map { [($0.description, "tag")] } ?? []))
     }
 }

@@ -32,6 +32,8 @@ extension ContainerService {
         r.register("container.archive.get") { (p: ContainerTarParams, _) in try await self.archiveGet(p) }
         r.register("container.archive.put") { (p: ContainerTarParams, _) in try await self.archivePut(p); return Empty() }
         r.register("container.commit") { (p: ContainerCommitParams, _) in try await self.commit(p) }
+        // An image method served here: a step that ran in a container needs the container's layer.
+        r.register("image.build.commit") { (p: ImageBuildCommitParams, _) in try await self.buildCommit(p) }
         r.register("container.top") { (p: ContainerTopParams, _) in try await self.top(p) }
         r.register("container.stats") { (p: ContainerRefParams, _) in try await self.stats(p.id) }
         r.register("exec.create") { (p: ExecCreateParams, _) in ContainerCreateResult(id: try self.execCreate(p)) }
