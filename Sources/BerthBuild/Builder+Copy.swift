@@ -46,7 +46,8 @@ extension Builder {
         for src in c.sources {
             switch src {
             case .heredoc(let h):
-                let text = h.expand ? ((try? ShellLex(escape: dockerfile.escape).processWord(h.content, env: expansionEnv(s))) ?? h.content) : h.content
+                // The parser has already expanded an unquoted heredoc's variables.
+                let text = h.content
                 sources.append(Source(name: h.delimiter, hostPath: nil, info: FileInfo(kind: .regular, mode: 0o644, uid: 0, gid: 0, major: 0, minor: 0),
                                       data: Array(text.utf8), contextRel: nil, keepOwner: false))
             case .path(let p):

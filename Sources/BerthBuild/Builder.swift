@@ -74,7 +74,8 @@ public final class Builder: @unchecked Sendable {
                 output.text("[Warning] One or more build-args [\(unused.joined(separator: " "))] were not consumed\n")
             }
             output.aux(final.id)
-            if !options.quiet { output.text("Successfully built \(Self.short(final.id))\n") }
+            // Quiet: the ID is the whole output (the docker CLI prints the stream it gets).
+            output.text(options.quiet ? final.id + "\n" : "Successfully built \(Self.short(final.id))\n")
             for t in options.tags {
                 try await backend.tag(image: final.id, reference: t)
                 if !options.quiet { output.text("Successfully tagged \(Self.familiar(t))\n") }

@@ -61,8 +61,8 @@ struct BuildTests {
             let build = try h.berth(["build", "-t", "berth-test/app:1", "-t", "berth-test/app:latest", "--build-arg", "GREETING=hi", ctx], timeout: 120)
             #expect(build.status == 0, "\(build)")
             #expect(build.stdout.hasPrefix("Sending build context to Docker daemon  "), "\(build)")
-            #expect(build.stdout.contains("Step 1/18 : FROM ${BASE} AS builder\n"), "\(build)")
-            #expect(build.stdout.contains("Step 18/18 : CMD [\"world\"]\n"), "\(build)")
+            #expect(build.stdout.contains("Step 1/16 : FROM ${BASE} AS builder\n"), "\(build)")
+            #expect(build.stdout.contains("Step 16/16 : CMD [\"world\"]\n"), "\(build)")
             #expect(build.stdout.contains(" ---> Running in "), "\(build)")
             #expect(build.stdout.contains("Successfully tagged berth-test/app:1\nSuccessfully tagged berth-test/app:latest\n"), "\(build)")
             #expect(Self.cachedSteps(build.stdout).isEmpty, "\(build)")
@@ -80,23 +80,24 @@ struct BuildTests {
 
                 """ || inspect.stdout.contains("\"GREETING=hi\",\"APP_HOME=/app\"]|{\"8080/tcp\":{},\"9000/udp\":{}}"), "\(inspect)")
             let history = try h.berth(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "berth-test/app:1"])
-            #expect(history.stdout.contains("|1 GREETING=hi /bin/sh -c echo 'appuser:x:1000:1000::/app:/bin/sh'"), "\(history)")
+            // GREETING is in ENV too, so (as in Docker) the RUN line carries no `|1 GREETING=hi` prefix.
+            #expect(history.stdout.contains("\n/bin/sh -c echo 'appuser:x:1000:1000::/app:/bin/sh'"), "\(history)")
             #expect(history.stdout.contains("/bin/sh -c #(nop)  ENV GREETING=hi APP_HOME=/app"), "\(history)")
 
             // The same build again: every step after each FROM comes from the cache, same image.
             let id1 = try h.berth(["image", "inspect", "-f", "{{.Id}}", "berth-test/app:1"]).stdout
             let again = try h.berth(["build", "-t", "berth-test/app:1", "--build-arg", "GREETING=hi", ctx], timeout: 120)
-            #expect(again.status == 0 && Self.cachedSteps(again.stdout).count == 16 && !again.stdout.contains("Running in"), "\(again)")
+            #expect(again.status == 0 && Self.cachedSteps(again.stdout).count == 14 && !again.stdout.contains("Running in"), "\(again)")
             #expect(try h.berth(["image", "inspect", "-f", "{{.Id}}", "berth-test/app:1"]).stdout == id1)
 
-            // Edit app.sh: the first stage's COPY and RUN, and the second stage's own COPY of it,
-            // run again; the steps before them come from the cache.
+            // Edit app.sh: the first stage's COPY and RUN run again; its artifact comes out the same,
+            // so the second stage is cached up to its own COPY of app.sh.
             try "echo edited $GREETING\n".write(toFile: ctx + "/app.sh", atomically: false, encoding: .utf8)
             let edited = try h.berth(["build", "-t", "berth-test/app:2", "--build-arg", "GREETING=hi", ctx], timeout: 120)
             #expect(edited.status == 0, "\(edited)")
             let cached = Self.cachedSteps(edited.stdout)
-            #expect(cached.map { $0.split(separator: " ")[1] } == ["2/18", "8/18", "9/18", "10/18"], "\(cached)\n\(edited)")
-            #expect(Self.count(" ---> Running in ", in: edited.stdout) == 2, "\(edited)")
+            #expect(cached.map { $0.split(separator: " ")[1] } == ["2/16", "6/16", "7/16", "8/16", "9/16", "10/16"], "\(cached)\n\(edited)")
+            #expect(Self.count(" ---> Running in ", in: edited.stdout) == 1, "\(edited)")
             let editedRun = try h.berth(["run", "--rm", "berth-test/app:2"], timeout: 60)
             #expect(editedRun.stdout == "edited hi\n", "\(editedRun)")
 
@@ -104,15 +105,16 @@ struct BuildTests {
             let nocache = try h.berth(["build", "--no-cache", "-q", "--build-arg", "GREETING=hi", ctx], timeout: 120)
             #expect(nocache.status == 0 && nocache.stdout.hasPrefix("sha256:") && nocache.stdout.count == 72, "\(nocache)")
             let target = try h.berth(["build", "--target", "builder", "-t", "berth-test/builder", ctx], timeout: 120)
-            #expect(target.status == 0 && target.stdout.contains("Step 5/5 : RUN"), "\(target)")
+            #expect(target.status == 0 && target.stdout.contains("Step 4/4 : RUN"), "\(target)")
             let artifact = try h.berth(["run", "--rm", "berth-test/builder", "cat", "/src/artifact"])
             #expect(artifact.stdout == "built with v1\n", "\(artifact)")
 
-            // Intermediate images stay out of `images` but not out of `images -a`.
+            // Intermediate images stay out of `images` but not out of `images -a`; what is left
+            // untagged there are heads, as with Docker's classic builder: each build's first-stage
+            // result and the untagged --no-cache build.
             let images = try h.berth(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-            #expect(!images.stdout.contains("<none>"), "\(images)")
             let all = try h.berth(["images", "-a", "--format", "{{.Repository}}"])
-            #expect(all.stdout.contains("<none>"), "\(all)")
+            #expect(Self.count("<none>:<none>", in: images.stdout) == 3 && Self.count("<none>", in: all.stdout) > 20, "\(images)\n\(all)")
         }
     }
 
@@ -210,8 +212,8 @@ struct BuildTests {
             let noTarget = try h.berth(["build", "--target", "nosuch", failing])
             #expect(noTarget.status == 1 && noTarget.stderr.contains("failed to reach build target nosuch in Dockerfile"), "\(noTarget)")
             // Over the API: a parse error before any step is a 400 with a message.
-            let api = try h.shell("tar -C \(unknown) -c . | curl -s -o /dev/stdout -w ' %{http_code}' --unix-socket \(h.socket) -X POST -H 'Content-Type: application/x-tar' --data-binary @- http://berthd/v1.43/build")
-            #expect(api.stdout.hasSuffix(" 400") && api.stdout.contains("\"message\":\"dockerfile parse error line 2: unknown instruction: RUNN\""), "\(api)")
+            let api = try h.shell("tar -C \(unknown) -c . | curl -s -o \(h.dir)/api.out -w '%{http_code} ' --unix-socket \(h.socket) -X POST -H 'Content-Type: application/x-tar' --data-binary @- http://berthd/v1.43/build; cat \(h.dir)/api.out")
+            #expect(api.stdout.hasPrefix("400 ") && api.stdout.contains("\"message\":\"dockerfile parse error line 2: unknown instruction: RUNN\""), "\(api)")
             // Nothing from the failed builds is left running, and the failed RUN's container is kept (as Docker does).
             let ps = try h.berth(["ps", "-a", "--format", "{{.Status}}"])
             #expect(ps.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("Exited (3)") } && !ps.stdout.isEmpty, "\(ps)")
