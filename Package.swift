@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "BerthWireTests", dependencies: ["BerthWire", "BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthLifecycleTests", dependencies: ["BerthLifecycle", "BerthNetwork", "BerthImage", "BerthRegistry", "BerthWire", "BerthTestSupport"]),
         .testTarget(name: "BerthEngineServerTests", dependencies: ["BerthEngineServer", "BerthEngineAPI", "BerthWire", "BerthOS", "BerthTestSupport"]),
-        .testTarget(name: "BerthBuildTests", dependencies: ["BerthBuild", "BerthArchive"]),
+        .testTarget(name: "BerthBuildTests", dependencies: ["BerthBuild", "BerthArchive", "BerthImage"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthEngineAPI", "BerthEngineClient"]),
         .testTarget(name: "BerthEngineClientTests", dependencies: ["BerthEngineClient"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthEngineClient", "BerthOCI", "BerthNetwork", "BerthOS", "BerthImage", "BerthWire", "BerthLifecycle", "BerthTestSupport"]),

@@ -53,7 +53,7 @@ extension Builder {
             try await commitConfig(c, "ARG " + decls.map { d in s.args[d.name].map { "\(d.name)=\($0)" } ?? d.name }.joined(separator: " "), s)
         case .expose(let ports):
             var exposed = c.exposedPorts ?? [:]
-            for p in try ports.flatMap(Self.expandPorts) { exposed[p] = BuildConfig.Empty() }
+            for p in try ports.flatMap(Self.expandPorts) { exposed[p] = EmptyObject() }
             c.exposedPorts = exposed
             try await commitConfig(c, "EXPOSE " + exposed.keys.sorted().joined(separator: " "), s)
         case .user(let user):
@@ -61,14 +61,14 @@ extension Builder {
             try await commitConfig(c, "USER \(user)", s)
         case .volume(let paths):
             var vols = c.volumes ?? [:]
-            for p in paths where !p.isEmpty { vols[p] = BuildConfig.Empty() }
+            for p in paths where !p.isEmpty { vols[p] = EmptyObject() }
             c.volumes = vols
             try await commitConfig(c, "VOLUME [\(paths.joined(separator: " "))]", s)
         case .stopSignal(let sig):
             c.stopSignal = sig
             try await commitConfig(c, "STOPSIGNAL \(sig)", s)
         case .healthcheck(let h):
-            var hc = BuildConfig.Healthcheck()
+            var hc = HealthConfig()
             hc.test = h.test; hc.interval = h.interval; hc.timeout = h.timeout; hc.startPeriod = h.startPeriod
             hc.startInterval = h.startInterval; hc.retries = h.retries
             c.healthcheck = hc

@@ -1,4 +1,5 @@
 import BerthArchive
+import BerthImage
 import Foundation
 import Synchronization
 import Testing
