@@ -111,7 +111,9 @@ extension Builder {
     /// A cached image for `key`, reported as Docker does; nil on a miss or with `--no-cache`.
     func cached(_ key: String, _ s: StageState, _ config: BuildConfig) async throws -> Bool {
         guard !options.noCache, let id = try await backend.cachedImage(key: key) else { return false }
-        say(" ---> Using cache\n ---> \(Self.short(id))\n")
+        // Two messages, as dockerd sends them (scripts look for the first one alone).
+        say(" ---> Using cache\n")
+        say(" ---> \(Self.short(id))\n")
         s.image = BuildImage(id: id, config: config)
         return true
     }

@@ -134,6 +134,7 @@ struct BuildTests {
                     RUN <<EOF
                     echo from heredoc > /heredoc.out
                     EOF
+                    RUN --network=none test ! -e /sys/class/net/eth0
                     ONBUILD RUN echo triggered > /onbuild.out
                     VOLUME /data
                     STOPSIGNAL SIGTERM
@@ -209,6 +210,9 @@ struct BuildTests {
             let badJSON = try Self.context(h.dir + "/e4", ["Dockerfile": "FROM busybox\nSHELL /bin/sh -c\n"])
             let r4 = try h.berth(["build", badJSON])
             #expect(r4.status == 1 && r4.stderr.contains("line 2"), "\(r4)")
+            let url = try Self.context(h.dir + "/e5", ["Dockerfile": "FROM busybox\nADD http://example.invalid/x.tgz /x\n"])
+            let r5 = try h.berth(["build", url])
+            #expect(r5.status == 1 && r5.stderr.contains("ADD failed: cannot download http://example.invalid/x.tgz") && r5.stderr.contains("(Dockerfile line 2: ADD)"), "\(r5)")
             let noTarget = try h.berth(["build", "--target", "nosuch", failing])
             #expect(noTarget.status == 1 && noTarget.stderr.contains("failed to reach build target nosuch in Dockerfile"), "\(noTarget)")
             // Over the API: a parse error before any step is a 400 with a message.
@@ -236,6 +240,14 @@ struct BuildTests {
             #expect(again.status == 0 && again.stdout == id.stdout, "\(again) vs \(id)")
             let label = try h.docker(["image", "inspect", "-f", "{{index .Config.Labels \"team\"}}", "berth-test/dk"])
             #expect(label.stdout == "berth\n", "\(label)")
+
+            // A Dockerfile from outside the context (-f) and from stdin (`build -`).
+            try "FROM busybox\nCOPY f.txt /outside.txt\nCMD [\"cat\", \"/outside.txt\"]\n".write(toFile: h.dir + "/other.Dockerfile", atomically: false, encoding: .utf8)
+            let outside = try h.berth(["build", "-q", "-t", "berth-test/outside", "-f", h.dir + "/other.Dockerfile", ctx], timeout: 120)
+            #expect(outside.status == 0, "\(outside)")
+            #expect(try h.berth(["run", "--rm", "berth-test/outside"]).stdout == "file\n")
+            let stdin = try h.berth(["build", "-t", "berth-test/stdin", "-"], stdin: "FROM busybox\nENV FROM_STDIN=1\n", timeout: 120)
+            #expect(stdin.status == 0 && stdin.stdout.contains("Step 2/2 : ENV FROM_STDIN=1"), "\(stdin)")
         }
     }
 }

@@ -121,4 +121,29 @@ struct DockerPyTests {
                 """, [registry.host]), "['\(registry.host)/team/py:1'] True\nb'pulled\\n'\n['busybox:latest']\n")
         }
     }
+
+    /// `images.build`: docker-py tars the context itself (.dockerignore applied) and reads the
+    /// image ID from the stream; `buildargs`, `labels`, `target` and the cache as scripts use them.
+    @Test func imagesBuild() async throws {
+        try await BerthdHarness.with(report: report) { h in
+            let ctx = try BuildTests.context(h.dir + "/pyctx", [
+                "Dockerfile": "FROM busybox AS base\nARG WHO\nRUN echo $WHO > /who\nFROM base\nCOPY note.txt /note.txt\nCMD [\"cat\", \"/who\", \"/note.txt\"]\n",
+                "note.txt": "note\n", "ignored.txt": "x", ".dockerignore": "ignored.txt\n",
+            ])
+            expectOutput(try py(h, """
+                img, logs = c.images.build(path=sys.argv[2], tag="berth-test/py:1", buildargs={"WHO": "py"}, labels={"k": "v"})
+                steps = [l["stream"] for l in logs if "stream" in l and l["stream"].startswith("Step ")]
+                print(len(steps), img.tags, img.labels)
+                print(c.containers.run("berth-test/py:1", remove=True))
+                again, logs = c.images.build(path=sys.argv[2], tag="berth-test/py:1", buildargs={"WHO": "py"}, labels={"k": "v"})
+                print(again.id == img.id, sum(1 for l in logs if l.get("stream") == " ---> Using cache\\n"))
+                base, _ = c.images.build(path=sys.argv[2], target="base", buildargs={"WHO": "py"})
+                print(c.containers.run(base.id, ["ls", "/"], remove=True).decode().split().count("note.txt"))
+                try:
+                    c.images.build(path=sys.argv[2], dockerfile="Missing.Dockerfile")
+                except docker.errors.APIError as e:
+                    print(e.status_code)
+                """, [ctx]), "7 ['berth-test/py:1'] {'k': 'v'}\nb'py\\nnote\\n'\nTrue 5\n0\n400\n")
+        }
+    }
 }
