@@ -24,7 +24,7 @@ SERVED = [
     ("post", "/containers/{id}/exec"), ("post", "/exec/{id}/start"), ("post", "/exec/{id}/resize"), ("get", "/exec/{id}/json"),
     ("get", "/images/json"), ("post", "/images/create"), ("get", "/images/{name}/json"), ("get", "/images/{name}/history"),
     ("post", "/images/{name}/push"), ("post", "/images/{name}/tag"), ("delete", "/images/{name}"), ("post", "/images/prune"),
-    ("post", "/commit"), ("post", "/build"), ("get", "/images/{name}/get"), ("get", "/images/get"), ("post", "/images/load"),
+    ("post", "/commit"), ("post", "/build"), ("post", "/build/prune"), ("get", "/images/{name}/get"), ("get", "/images/get"), ("post", "/images/load"),
     ("get", "/volumes"), ("post", "/volumes/create"), ("get", "/volumes/{name}"), ("delete", "/volumes/{name}"),
     ("post", "/volumes/prune"),
     ("get", "/networks"), ("get", "/networks/{id}"), ("delete", "/networks/{id}"), ("post", "/networks/create"),

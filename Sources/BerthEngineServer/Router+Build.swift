@@ -133,3 +133,12 @@ extension Router {
         w.endStream()
     }
 }
+
+extension Router {
+    /// `POST /build/prune` (`docker builder prune`, and the last part of `docker system prune`):
+    /// there is no BuildKit cache to prune. The classic builder's cache is the intermediate
+    /// images, which image removal and `image prune` already take with their children.
+    func buildPrune(_ w: ResponseWriter) {
+        w.json(encoding: JSONValue.object(["CachesDeleted": .array([]), "SpaceReclaimed": .int(0)]))
+    }
+}

@@ -48,6 +48,7 @@ extension Router {
         "POST /images/prune",
         "POST /commit",
         "POST /build",
+        "POST /build/prune",
         "GET /images/{name}/get",
         "GET /images/get",
         "POST /images/load",

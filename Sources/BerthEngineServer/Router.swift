@@ -66,6 +66,7 @@ final class Router: Sendable {
         case (.POST, 2) where seg == ["images", "load"]: try await imageLoad(r, w)
         case (.POST, 1) where seg[0] == "commit": try await commit(r, w)
         case (.POST, 1) where seg[0] == "build": try await build(r, w)
+        case (.POST, 2) where seg == ["build", "prune"]: buildPrune(w)
         case (.POST, _) where seg.count >= 3 && seg[0] == "images" && seg.last == "push":
             try await imagePush(seg[1..<(seg.count - 1)].joined(separator: "/"), r, w)
         case (.PUT, 3) where seg[0] == "containers" && seg[2] == "archive": try await containerArchivePut(seg[1], r, w)

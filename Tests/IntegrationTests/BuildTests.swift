@@ -250,6 +250,9 @@ struct BuildTests {
             #expect(try h.berth(["run", "--rm", "berth-test/outside"]).stdout == "file\n")
             let stdin = try h.berth(["build", "-t", "berth-test/stdin", "-"], stdin: "FROM busybox\nENV FROM_STDIN=1\n", timeout: 120)
             #expect(stdin.status == 0 && stdin.stdout.contains("Step 2/2 : ENV FROM_STDIN=1"), "\(stdin)")
+            // `docker builder prune` (and the end of `docker system prune`): no BuildKit cache here.
+            let prune = try h.docker(["builder", "prune", "-f"])
+            #expect(prune.status == 0 && prune.stdout.contains("Total reclaimed space: 0B"), "\(prune)")
         }
     }
 }
