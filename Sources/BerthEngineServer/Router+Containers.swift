@@ -98,9 +98,12 @@ extension Router {
             await self.forwardStdin(input, ioMethod: "container.io", params: ["id": id], detachKeys: keys, onDetach: onDetach)
         }
         let lifecycle = self.lifecycle
-        try await hijackedSession(w, tty: tty, stdin: wantIn ? forward : nil) { [p] in
+        try await hijackedSession(w, tty: tty, stdin: wantIn ? forward : nil) { [p] ready in
+            // The first batch (empty) says berth-lifecycled has taken its place in the log: input
+            // sent from then on has its echo read. Forwarding earlier could lose that echo.
             _ = try await lifecycle.stream("container.attach", p, progress: LogBatch.self) { batch in
-                w.raw(StreamFraming.encode(batch, tty: tty, timestamps: false))
+                ready()
+                if !batch.entries.isEmpty { w.raw(StreamFraming.encode(batch, tty: tty, timestamps: false)) }
             }
         }
     }
@@ -109,13 +112,23 @@ extension Router {
     /// detach keys end both (the container runs on) and close the client's connection.
     typealias StdinForwarder = @Sendable (_ onDetach: @escaping @Sendable () -> Void) async -> Void
 
+    /// `output` calls `ready` once its stream is in place; stdin is forwarded from then on.
     func hijackedSession(_ w: ResponseWriter, tty: Bool, stdin: StdinForwarder?,
-                         output: @escaping @Sendable () async throws -> Void) async throws {
-        let out = Task { () -> (any Error)? in
-            do { try await output(); return nil } catch { return error }
+                         output: @escaping @Sendable (_ ready: @escaping @Sendable () -> Void) async throws -> Void) async throws {
+        let outTask = NIOLockedValueBox<Task<(any Error)?, Never>?>(nil)
+        let forwarder = NIOLockedValueBox<Task<Void, Never>?>(nil)
+        let ready: @Sendable () -> Void = {
+            guard let stdin else { return }
+            forwarder.withLockedValue { f in
+                guard f == nil else { return }
+                f = Task { await stdin { outTask.withLockedValue { $0 }?.cancel() } }
+            }
         }
-        let forwarder: Task<Void, Never>? = stdin.map { f in Task { await f { out.cancel() } } }
-        defer { forwarder?.cancel() }
+        let out = Task { () -> (any Error)? in
+            do { try await output(ready); return nil } catch { return error }
+        }
+        outTask.withLockedValue { $0 = out }
+        defer { forwarder.withLockedValue { $0 }?.cancel() }
         // A failure on a hijacked stream is written into it as text, as dockerd does; a detach is not a failure.
         if let error = await out.value, !out.isCancelled {
             w.raw(StreamFraming.message(EngineError.from(error).message + "\r\n", tty: tty))
@@ -176,7 +189,8 @@ extension Router {
             await self.forwardStdin(input, ioMethod: "exec.io", params: ["execId": execID], detachKeys: keys, onDetach: onDetach)
         }
         let lifecycle = self.lifecycle
-        try await hijackedSession(w, tty: tty, stdin: info.OpenStdin ? forward : nil) {
+        try await hijackedSession(w, tty: tty, stdin: info.OpenStdin ? forward : nil) { ready in
+            ready()
             _ = try await lifecycle.stream("exec.start", ["execId": execID], progress: LogBatch.self) { batch in
                 w.raw(StreamFraming.encode(batch, tty: tty, timestamps: false))
             }

@@ -186,6 +186,8 @@ extension ContainerService {
         } else {
             reader.skipToEnd()
         }
+        // An empty batch: the attach has its place in the log (berthd starts forwarding stdin now).
+        send(LogBatch(entries: []))
         guard p.stream ?? true else { return }
         try await follow(c.id, reader: &reader, filter: filter, untilTime: nil, waitForStart: !c.state.running, send: send)
     }
