@@ -86,8 +86,11 @@ final class Transcript: Sendable {
     var value: String { text.withLock { $0 } }
 }
 
-@Suite struct BuilderTests {
+/// A class, so `deinit` removes the test's directory whatever the test did.
+@Suite final class BuilderTests {
     let dir: String
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     init() throws {
         dir = NSTemporaryDirectory() + "berth-build-unit-" + UUID().uuidString
@@ -110,10 +113,7 @@ final class Transcript: Sendable {
         return (id, t.value)
     }
 
-    func cleanup() { try? FileManager.default.removeItem(atPath: dir) }
-
     @Test func secondBuildIsAllCacheHitsAndAnEditRerunsFromThere() async throws {
-        defer { cleanup() }
         try write(["Dockerfile": "FROM busybox\nENV A=1\nCOPY a.txt /a.txt\nRUN echo hi\nCMD [\"x\"]\n", "a.txt": "one"])
         let backend = FakeBackend()
         let (first, out1) = try await build(backend)
@@ -140,7 +140,6 @@ final class Transcript: Sendable {
     }
 
     @Test func copyDestinationsFollowDockersRules() async throws {
-        defer { cleanup() }
         try write([
             "Dockerfile": """
                 FROM busybox
@@ -170,7 +169,6 @@ final class Transcript: Sendable {
     }
 
     @Test func errorsNameTheLine() async throws {
-        defer { cleanup() }
         try write(["Dockerfile": "FROM busybox\nCOPY a.txt b.txt /notadir\n", "a.txt": "", "b.txt": ""])
         await #expect(throws: BuildError("When using COPY with more than one source file, the destination must be a directory and end with a / (Dockerfile line 2: COPY)")) {
             _ = try await build(FakeBackend())
@@ -198,7 +196,6 @@ final class Transcript: Sendable {
     }
 
     @Test func argsEntrypointAndLabels() async throws {
-        defer { cleanup() }
         try write(["Dockerfile": """
             ARG TAG=latest
             FROM busybox
@@ -242,7 +239,6 @@ final class Transcript: Sendable {
     }
 
     @Test func resolveInScopeNeverLeavesTheRoot() throws {
-        defer { cleanup() }
         let root = dir + "/ctx"
         try FileManager.default.createDirectory(atPath: root + "/real", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root + "/up", withDestinationPath: "../../../../etc")
