@@ -154,7 +154,8 @@ extension Builder {
         do {
             code = try await backend.run(container: id, output: options.quiet ? BuildOutput(text: { _ in }) : output)
         } catch {
-            if options.forceRemove { await backend.removeContainer(id) }
+            // A cancelled build (the client went away) kills and removes its container, as dockerd's does.
+            if options.forceRemove || Task.isCancelled || error is CancellationError { await removeContainer(id) }
             throw error
         }
         guard code == 0 else {
@@ -214,9 +215,15 @@ extension Builder {
             await backend.removeContainer(id)
             return r
         } catch {
-            await backend.removeContainer(id)
+            await removeContainer(id)
             throw error
         }
+    }
+
+    /// Removes a step container even from a cancelled task (the removal must not be cancelled too).
+    func removeContainer(_ id: String) async {
+        let backend = self.backend
+        await Task.detached { await backend.removeContainer(id) }.value
     }
 
     // MARK: - Small helpers

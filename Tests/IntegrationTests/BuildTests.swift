@@ -223,6 +223,19 @@ struct BuildTests {
             // Nothing from the failed builds is left running, and the failed RUN's container is kept (as Docker does).
             let ps = try h.berth(["ps", "-a", "--format", "{{.Status}}"])
             #expect(ps.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("Exited (3)") } && !ps.stdout.isEmpty, "\(ps)")
+
+            // A client that goes away mid-RUN cancels the build: its container is killed and removed.
+            let slow = try Self.context(h.dir + "/e6", ["Dockerfile": "FROM busybox\nRUN echo sleeping; sleep 60\n"])
+            let before = try h.berth(["ps", "-aq"]).stdout
+            let gone = try h.shell("$BERTH build \(slow) > \(h.dir)/slow.out 2>&1 & pid=$!; for i in $(seq 100); do grep -q sleeping \(h.dir)/slow.out && break; sleep 0.1; done; kill -TERM $pid; wait $pid; cat \(h.dir)/slow.out", timeout: 60)
+            #expect(gone.stdout.contains("sleeping"), "\(gone)")
+            var after = ""
+            for _ in 0..<50 {
+                after = try h.berth(["ps", "-aq"]).stdout
+                if after == before { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(after == before, "the cancelled build's container is still there: \(after)")
         }
     }
 
