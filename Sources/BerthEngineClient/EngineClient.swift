@@ -55,12 +55,13 @@ public final class EngineClient {
 
     /// Sends a request and returns its response head and a reader for the body; a status of 400
     /// or more is thrown as `.daemon` with the body's `message`.
-    public func open(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+    /// `bodyFile`: a file sent as the body without reading it all into memory.
+    public func open(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil, bodyFile: String? = nil,
                      headers: [(String, String)] = []) throws(EngineClientError) -> BodyReader {
         // The target first: negotiating the version is a request of its own.
         let target = try target(path, query)
         let conn = try HTTPConnection(host: host)
-        try conn.sendRequest(method: method, target: target, headers: headers, body: body)
+        try conn.sendRequest(method: method, target: target, headers: headers, body: body, bodyFile: bodyFile)
         let head = try conn.readHead()
         let reader = BodyReader(conn: conn, head: head, method: method)
         if head.status >= 400 { throw Self.daemonError(head.status, try reader.readAll()) }

@@ -142,12 +142,24 @@ public struct ResponseHead: Sendable {
 }
 
 extension HTTPConnection {
-    func sendRequest(method: String, target: String, headers: [(String, String)], body: Data?) throws(EngineClientError) {
+    /// Sends the request line, headers and body: `body` from memory, or the file at `bodyFile`
+    /// read and sent a piece at a time (build contexts and archives of any size).
+    func sendRequest(method: String, target: String, headers: [(String, String)], body: Data?, bodyFile: String? = nil) throws(EngineClientError) {
+        var fileFD: Int32 = -1, fileSize: Int64 = 0
+        if let bodyFile {
+            fileFD = Glibc.open(bodyFile, O_RDONLY | O_CLOEXEC)
+            var st = stat()
+            guard fileFD >= 0, fstat(fileFD, &st) == 0 else {
+                throw .protocolError("read \(bodyFile): \(String(cString: strerror(errno)))")
+            }
+            fileSize = Int64(st.st_size)
+        }
+        defer { if fileFD >= 0 { Glibc.close(fileFD) } }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
-        if let body {
+        if body != nil || fileFD >= 0 {
             if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { head += "Content-Type: application/json\r\n" }
-            head += "Content-Length: \(body.count)\r\n"
+            head += "Content-Length: \(body.map { Int64($0.count) } ?? fileSize)\r\n"
         } else if method == "POST" || method == "PUT" {
             head += "Content-Length: 0\r\n"
         }
@@ -155,6 +167,16 @@ extension HTTPConnection {
         var data = Data(head.utf8)
         if let body { data.append(body) }
         try write(data)
+        guard fileFD >= 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var left = fileSize
+        while left > 0 {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fileFD, $0.baseAddress, Int(min(Int64($0.count), left))) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw .protocolError("read \(bodyFile ?? ""): \(n == 0 ? "file shrank while sending" : String(cString: strerror(errno)))") }
+            try write(Data(buffer[0..<n]))
+            left -= Int64(n)
+        }
     }
 
     func readHead() throws(EngineClientError) -> ResponseHead {

@@ -57,10 +57,12 @@ struct BuildTests {
                 "Dockerfile": Self.appDockerfile,
                 "app.sh": "echo \"$GREETING $1 from $(pwd) as $(id -u):$(id -g)\"; cat /app/artifact; ls -ln /app/app.sh | awk '{print $3\":\"$4}'\n",
                 "config/settings.conf": "v1",
+                // Several of the CLI's 1 MiB send chunks: the context is streamed from its tar file.
+                "config/blob.bin": String(repeating: "x", count: 3_000_000),
             ])
             let build = try h.berth(["build", "-t", "berth-test/app:1", "-t", "berth-test/app:latest", "--build-arg", "GREETING=hi", ctx], timeout: 120)
             #expect(build.status == 0, "\(build)")
-            #expect(build.stdout.hasPrefix("Sending build context to Docker daemon  "), "\(build)")
+            #expect(build.stdout.hasPrefix("Sending build context to Docker daemon  3.006MB\n"), "\(build)")
             #expect(build.stdout.contains("Step 1/16 : FROM ${BASE} AS builder\n"), "\(build)")
             #expect(build.stdout.contains("Step 16/16 : CMD [\"world\"]\n"), "\(build)")
             #expect(build.stdout.contains(" ---> Running in "), "\(build)")
@@ -108,6 +110,8 @@ struct BuildTests {
             #expect(target.status == 0 && target.stdout.contains("Step 4/4 : RUN"), "\(target)")
             let artifact = try h.berth(["run", "--rm", "berth-test/builder", "cat", "/src/artifact"])
             #expect(artifact.stdout == "built with v1\n", "\(artifact)")
+            let blob = try h.berth(["run", "--rm", "berth-test/builder", "wc", "-c", "/src/blob.bin"])
+            #expect(blob.stdout.hasPrefix("3000000 "), "\(blob)")
 
             // Intermediate images stay out of `images` but not out of `images -a`; what is left
             // untagged there are heads, as with Docker's classic builder: each build's first-stage

@@ -30,8 +30,8 @@ struct Build: ParsableCommand {
     func run() throws {
         let tar = try BuildContextTar.make(path: path, dockerfile: file)
         defer { try? FileManager.default.removeItem(atPath: tar.path) }
-        guard let body = FileManager.default.contents(atPath: tar.path) else { throw CLIError("read \(tar.path): \(String(cString: strerror(errno)))") }
-        if !quiet { writeAll(1, Array("Sending build context to Docker daemon  \(humanSize(Double(body.count), precision: 4))\n".utf8)) }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: tar.path))?[.size] as? NSNumber)?.int64Value ?? 0
+        if !quiet { writeAll(1, Array("Sending build context to Docker daemon  \(humanSize(Double(size), precision: 4))\n".utf8)) }
 
         var q: [(String, String)] = [("dockerfile", tar.dockerfile)]
         for t in tags { q.append(("t", t)) }
@@ -46,7 +46,7 @@ struct Build: ParsableCommand {
         if !buildArgs.isEmpty { q.append(("buildargs", try Self.json(Self.buildArgs(buildArgs)))) }
         if !labels.isEmpty { q.append(("labels", try Self.json(Self.labels(labels)))) }
 
-        let reader = try CLI.client().open("POST", "/build", query: q, body: body,
+        let reader = try CLI.client().open("POST", "/build", query: q, bodyFile: tar.path,
                                            headers: [("Content-Type", "application/x-tar"), ("X-Registry-Config", RegistryAuth.configHeader())])
         let renderer = ProgressRenderer(fd: 1, tty: isatty(1) == 1)
         var imageID: String?
