@@ -231,7 +231,7 @@ struct BuildTests {
             // A client that goes away mid-RUN cancels the build: its container is killed and removed.
             let slow = try Self.context(h.dir + "/e6", ["Dockerfile": "FROM busybox\nRUN echo sleeping; sleep 60\n"])
             let before = try h.berth(["ps", "-aq"]).stdout
-            let gone = try h.shell("$BERTH build \(slow) > \(h.dir)/slow.out 2>&1 & pid=$!; for i in $(seq 100); do grep -q sleeping \(h.dir)/slow.out && break; sleep 0.1; done; kill -TERM $pid; wait $pid; cat \(h.dir)/slow.out", timeout: 60)
+            let gone = try h.shell("$BERTH build \(slow) > \(h.dir)/slow.out 2>&1 & pid=$!; echo pid=$pid; for i in $(seq 100); do grep -q sleeping \(h.dir)/slow.out && break; sleep 0.1; done; kill -TERM $pid; wait $pid; cat \(h.dir)/slow.out", timeout: 60)
             #expect(gone.stdout.contains("sleeping"), "\(gone)")
             var after = ""
             for _ in 0..<50 {
@@ -240,6 +240,10 @@ struct BuildTests {
                 try await Task.sleep(for: .milliseconds(200))
             }
             #expect(after == before, "the cancelled build's container is still there: \(after)")
+            // The CLI's temporary context tar (named after its pid) does not outlive it.
+            let cliPID = gone.stdout.split(separator: "\n").first { $0.hasPrefix("pid=") }.map { String($0.dropFirst(4)) } ?? "?"
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("berth-build-context-\(cliPID)-") }
+            #expect(leftovers.isEmpty, "the killed CLI left its context tar: \(leftovers)")
         }
     }
 

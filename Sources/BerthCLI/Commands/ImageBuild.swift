@@ -29,8 +29,13 @@ struct Build: ParsableCommand {
 
     func run() throws {
         let tar = try BuildContextTar.make(path: path, dockerfile: file)
-        defer { try? FileManager.default.removeItem(atPath: tar.path) }
-        let size = ((try? FileManager.default.attributesOfItem(atPath: tar.path))?[.size] as? NSNumber)?.int64Value ?? 0
+        // Held open and unlinked at once: an interrupted build (ctrl-c) leaves no file behind.
+        let fd = open(tar.path, O_RDONLY | O_CLOEXEC)
+        unlink(tar.path)
+        guard fd >= 0 else { throw CLIError("open \(tar.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
         if !quiet { writeAll(1, Array("Sending build context to Docker daemon  \(humanSize(Double(size), precision: 4))\n".utf8)) }
 
         var q: [(String, String)] = [("dockerfile", tar.dockerfile)]
@@ -46,7 +51,7 @@ struct Build: ParsableCommand {
         if !buildArgs.isEmpty { q.append(("buildargs", try Self.json(Self.buildArgs(buildArgs)))) }
         if !labels.isEmpty { q.append(("labels", try Self.json(Self.labels(labels)))) }
 
-        let reader = try CLI.client().open("POST", "/build", query: q, bodyFile: tar.path,
+        let reader = try CLI.client().open("POST", "/build", query: q, bodyFile: "/proc/self/fd/\(fd)",
                                            headers: [("Content-Type", "application/x-tar"), ("X-Registry-Config", RegistryAuth.configHeader())])
         let renderer = ProgressRenderer(fd: 1, tty: isatty(1) == 1)
         var imageID: String?
