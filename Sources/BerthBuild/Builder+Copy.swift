@@ -300,12 +300,13 @@ extension Builder {
         return (uid, try lookup(grp, in: group, what: "gid"))
     }
 
-    /// A source path's components, cleaned; climbing above the root is refused.
-    static func components(_ path: String) throws -> [String] {
+    /// A source path's components, cleaned; climbing above the root is refused (a 400 before the
+    /// build starts with `invalidInput`).
+    static func components(_ path: String, invalidInput: Bool = false) throws(BuildError) -> [String] {
         var out: [String] = []
         for c in path.split(separator: "/") where c != "." {
             if c == ".." {
-                guard !out.isEmpty else { throw BuildError("forbidden path outside the build context: \(path)") }
+                guard !out.isEmpty else { throw BuildError("forbidden path outside the build context: \(path)", invalidInput: invalidInput) }
                 out.removeLast()
             } else {
                 out.append(String(c))

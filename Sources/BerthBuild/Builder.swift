@@ -1,4 +1,5 @@
 import BerthDockerfile
+import BerthImage
 import Foundation
 
 /// Docker's classic builder: runs a Dockerfile's stages step by step against a `BuildBackend`,
@@ -17,6 +18,8 @@ public final class Builder: @unchecked Sendable {
     /// The stages to build (up to the target) and their step count.
     let stages: [Stage]
     public let totalSteps: Int
+    /// `-t` values as "Successfully tagged" prints them (`app` is `app:latest`).
+    let tagNames: [String]
 
     var step = 0
     var stageResults: [Int: BuildImage] = [:]
@@ -55,7 +58,7 @@ public final class Builder: @unchecked Sendable {
         }
         self.stages = stages
         totalSteps = stages.reduce(0) { $0 + 1 + $1.instructions.count }
-        for t in options.tags { try Self.checkTag(t) }
+        tagNames = try options.tags.map { t throws(BuildError) in try Self.checkTag(t).familiar }
     }
 
     /// Builds every stage up to the target, tags the result, and returns the image ID.
@@ -76,9 +79,9 @@ public final class Builder: @unchecked Sendable {
             output.aux(final.id)
             // Quiet: the ID is the whole output (the docker CLI prints the stream it gets).
             output.text(options.quiet ? final.id + "\n" : "Successfully built \(Self.short(final.id))\n")
-            for t in options.tags {
+            for (t, name) in zip(options.tags, tagNames) {
                 try await backend.tag(image: final.id, reference: t)
-                if !options.quiet { output.text("Successfully tagged \(Self.familiar(t))\n") }
+                if !options.quiet { output.text("Successfully tagged \(name)\n") }
             }
             return final.id
         } catch let e as BuildError {
@@ -205,27 +208,12 @@ public final class Builder: @unchecked Sendable {
         return String(hex.prefix(12))
     }
 
-    /// `name` as Docker prints a tag: with `:latest` when no tag is given.
-    static func familiar(_ ref: String) -> String {
-        let lastSlash = ref.lastIndex(of: "/") ?? ref.startIndex
-        if ref[lastSlash...].contains(":") || ref.contains("@") { return ref }
-        return ref + ":latest"
-    }
-
-    /// Docker's reference grammar, enough to refuse a bad `-t` before the build starts.
-    static func checkTag(_ t: String) throws(BuildError) {
-        let lastSlash = t.lastIndex(of: "/") ?? t.startIndex
-        var name = t, tag: String?
-        if let colon = t[lastSlash...].lastIndex(of: ":") { name = String(t[..<colon]); tag = String(t[t.index(after: colon)...]) }
-        let nameOK = !name.isEmpty && name.split(separator: "/", omittingEmptySubsequences: false).enumerated().allSatisfy { i, c in
-            !c.isEmpty && c.allSatisfy { ch in
-                ch.isLowercase || ch.isNumber || "._-".contains(ch) || (i == 0 && (ch == ":" || ch.isUppercase) && name.contains("/"))
-            }
-        }
-        let tagOK = tag.map { !$0.isEmpty && $0.count <= 128 && $0.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) } } ?? true
-        guard nameOK, tagOK, !t.contains("@") else {
+    /// A `-t` value checked with the image store's own reference grammar before the build starts.
+    static func checkTag(_ t: String) throws(BuildError) -> Reference {
+        guard !t.contains("@"), let ref = try? Reference(parsing: t) else {
             throw BuildError("invalid reference format: repository name (\(t)) must be lowercase", invalidInput: true)
         }
+        return ref
     }
 
     /// Go's %q for simple strings (the classic builder's `--label` step text).
@@ -235,16 +223,7 @@ public final class Builder: @unchecked Sendable {
 
     /// `rel` inside `root`, refusing paths that climb out.
     static func contextPath(_ root: String, _ rel: String) throws(BuildError) -> String {
-        var parts: [Substring] = []
-        for c in rel.split(separator: "/") where c != "." {
-            if c == ".." {
-                guard !parts.isEmpty else { throw BuildError("forbidden path outside the build context: \(rel)", invalidInput: true) }
-                parts.removeLast()
-            } else {
-                parts.append(c)
-            }
-        }
-        return root + "/" + parts.joined(separator: "/")
+        root + "/" + (try components(rel, invalidInput: true)).joined(separator: "/")
     }
 
     /// A fresh path in the scratch directory.

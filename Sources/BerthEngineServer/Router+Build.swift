@@ -97,13 +97,9 @@ extension Router {
         let builder: Builder
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            if let tar = r.bodyFile {
-                try BuildContextArchive.unpack(tar: tar, into: context)
-            } else {
-                let tar = dir + "/context.tar"
-                try r.body.write(to: URL(fileURLWithPath: tar))
-                try BuildContextArchive.unpack(tar: tar, into: context)
-            }
+            // /build is an upload (HTTPConnection.isUpload): the context is always spooled to a file.
+            guard let tar = r.bodyFile else { throw EngineError.badRequest("no build context in the request body") }
+            try BuildContextArchive.unpack(tar: tar, into: context)
             let output = BuildOutput(
                 text: { text in
                     w.startStream(contentType: "application/json")
