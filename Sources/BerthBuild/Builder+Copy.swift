@@ -210,11 +210,8 @@ extension Builder {
     }
 
     private func walk(_ host: String, rel: String, contextRel: String?, info: FileInfo, ignore: DockerIgnore?, into out: inout [TreeEntry]) throws {
-        let attrs = try FileManager.default.attributesOfItem(atPath: host)
-        let size = info.kind == .regular ? ((attrs[.size] as? NSNumber)?.int64Value ?? 0) : 0
-        let mtime = Int((attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
         let link = info.kind == .symlink ? try FileManager.default.destinationOfSymbolicLink(atPath: host) : nil
-        out.append(TreeEntry(rel: rel, hostPath: host, info: info, size: size, mtime: mtime, linkTarget: link))
+        out.append(TreeEntry(rel: rel, hostPath: host, info: info, size: info.kind == .regular ? info.size : 0, mtime: info.mtime, linkTarget: link))
         guard info.kind == .directory else { return }
         for name in try FileManager.default.contentsOfDirectory(atPath: host).sorted() {
             let childRel = rel.isEmpty ? name : rel + "/" + name

@@ -12,9 +12,14 @@ public struct FileInfo: Sendable, Equatable {
     /// For devices: the device number.
     public var major: UInt64
     public var minor: UInt64
+    /// st_size and st_mtime (whole seconds), from the same lstat.
+    public var size: Int64
+    public var mtime: Int
 
-    public init(kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, major: UInt64 = 0, minor: UInt64 = 0) {
+    public init(kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, major: UInt64 = 0, minor: UInt64 = 0,
+                size: Int64 = 0, mtime: Int = 0) {
         self.kind = kind; self.mode = mode; self.uid = uid; self.gid = gid; self.major = major; self.minor = minor
+        self.size = size; self.mtime = mtime
     }
 }
 
@@ -39,7 +44,8 @@ extension FS {
         let dev = UInt64(st.st_rdev)
         return FileInfo(kind: kind, mode: UInt32(st.st_mode & ~S_IFMT), uid: st.st_uid, gid: st.st_gid,
                         major: ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff)),
-                        minor: (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)))
+                        minor: (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)),
+                        size: Int64(st.st_size), mtime: Int(st.st_mtim.tv_sec))
     }
 }
 

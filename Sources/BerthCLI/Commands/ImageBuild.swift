@@ -143,8 +143,7 @@ enum BuildContextTar {
         for rel in try BuildContext.files(root: root, ignore: ignore, alwaysInclude: [dfName, ".dockerignore"]) {
             let full = root + "/" + rel
             guard let info = try FS.info(full) else { continue }
-            let attrs = try FileManager.default.attributesOfItem(atPath: full)
-            let mtime = Timestamp(seconds: Int((attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0))
+            let mtime = Timestamp(seconds: info.mtime)
             switch info.kind {
             case .directory:
                 try writer.add(ArchiveEntry(path: rel + "/", type: .directory, mode: info.mode, mtime: mtime))
@@ -155,8 +154,7 @@ enum BuildContextTar {
                 let fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
                 guard fd >= 0 else { throw CLIError("error checking context: can't stat '\(full)'") }
                 defer { close(fd) }
-                let size = (attrs[.size] as? NSNumber)?.int64Value ?? 0
-                try writer.add(ArchiveEntry(path: rel, type: .regular, mode: info.mode, size: size, mtime: mtime), contentsOf: fd)
+                try writer.add(ArchiveEntry(path: rel, type: .regular, mode: info.mode, size: info.size, mtime: mtime), contentsOf: fd)
             default:
                 continue
             }
